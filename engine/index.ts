@@ -1,0 +1,10 @@
+/** Public API of the engine. */
+export { initEngine, rt } from './context.js';
+export { NoAdapterError, type DeviceInfo } from './device.js';
+export { backward, noGrad, noGradAsync, clearTape, tapeLength } from './autograd.js';
+export { tidy, tidyAsync, keep } from './scope.js';
+export { Tensor, tensor, zeros, full, empty, type Shape, type DType } from './tensor.js';
+export * from './ops/elementwise.js';
+export { sum, mean, max } from './ops/reduce.js';
+export { reshape, permute, transpose, slice, concat, filled } from './ops/shape.js';
+export { ShapeError } from './ops/op.js';

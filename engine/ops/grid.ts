@@ -1,0 +1,30 @@
+/** Dispatch-grid helpers shared by the op families. */
+import { rt } from '../context.js';
+
+/**
+ * Workgroups covering n threads of size wg, as [x, y]: y > 1 only past the per-dimension limit
+ * (65535). Kernels rebuild the linear index as gid.x + gid.y * num_workgroups.x * WG.
+ */
+export function grid1d(n: number, wg: number): [number, number] {
+  const groups = Math.ceil(n / wg);
+  const max = rt().info.maxWorkgroupsPerDim;
+  if (groups <= max) return [groups, 1];
+  const x = max;
+  return [x, Math.ceil(groups / x)];
+}
+
+/** The default 1-D workgroup size: 256 fits every adapter (SwiftShader's limit is 256). */
+export function defaultWg(): number {
+  return Math.min(256, rt().info.maxInvocations);
+}
+
+/** Row-major element strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}

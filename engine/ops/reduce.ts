@@ -1,0 +1,147 @@
+/**
+ * Reductions (shaders/reduce.wgsl): sum, mean and max over any set of axes, with or without kept
+ * dims. The reduced axes are made one contiguous block (permuting x when they are not), so every
+ * case is x (O, R, I) -> y (O, I).
+ */
+import reduceWgsl from '../../shaders/reduce.wgsl';
+import { rt } from '../context.js';
+import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
+import { type Shape, type Tensor, empty, fmtShape, sizeOf } from '../tensor.js';
+import { defaultWg, grid1d } from './grid.js';
+import { type OpDef, ShapeError, apply, expectDtypes } from './op.js';
+import { permute } from './shape.js';
+
+const MODULE: ShaderModuleSpec = { name: 'reduce', code: reduceWgsl };
+const OP_CODE = { sum: 0, mean: 1, max: 2 } as const;
+type ReduceName = keyof typeof OP_CODE;
+
+export interface ReduceAttrs {
+  /** Normalised, sorted, unique axes. */
+  readonly axes: readonly number[];
+  readonly keepDims: boolean;
+}
+type ReduceSaved = { x: Tensor | null; y: Tensor | null; inShape: Shape };
+
+/** Normalises axes (negative from the end; undefined = all) and checks them. */
+export function normAxes(op: string, shape: Shape, axes?: number | readonly number[]): number[] {
+  const r = shape.length;
+  const list = axes === undefined ? [...Array(r).keys()] : typeof axes === 'number' ? [axes] : [...axes];
+  const out = [...new Set(list.map((a) => (a < 0 ? a + r : a)))].sort((a, b) => a - b);
+  for (const a of out) {
+    if (!Number.isInteger(a) || a < 0 || a >= r) throw new ShapeError(op, `axis ${a} out of range for x ${fmtShape(shape)}`);
+  }
+  return out;
+}
+
+/** The (O, R, I) view of x for contiguous axes [a0..a1], or null when the axes are not contiguous. */
+function ori(shape: Shape, axes: readonly number[]): [number, number, number] | null {
+  if (!axes.length) return [sizeOf(shape), 1, 1];
+  const a0 = axes[0]!;
+  const a1 = axes[axes.length - 1]!;
+  if (a1 - a0 + 1 !== axes.length) return null;
+  return [sizeOf(shape.slice(0, a0)), sizeOf(shape.slice(a0, a1 + 1)), sizeOf(shape.slice(a1 + 1))];
+}
+
+function outShape(shape: Shape, axes: readonly number[], keep: boolean): number[] {
+  return keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Permutation moving `axes` to the end, keeping the others in order. */
+function toEnd(rank: number, axes: readonly number[]): number[] {
+  return [...[...Array(rank).keys()].filter((i) => !axes.includes(i)), ...axes];
+}
+
+function spec(entry: string, name: ReduceName, bindings: KernelSpec['bindings']): KernelSpec {
+  return { module: MODULE, entry, bindings, constants: { WG: defaultWg(), OP: OP_CODE[name] } };
+}
+
+function oriUniforms(o: number, r: number, i: number, scale: number): Uint8Array {
+  return new Uniforms().u32(o, r, i).f32(scale).finish();
+}
+
+/** Launches x (O, R, I) -> y (O, I). */
+function reduceOri(name: ReduceName, x: Tensor, y: Tensor, [o, r, i]: [number, number, number]): void {
+  const wg = defaultWg();
+  const u = oriUniforms(o, r, i, r ? 1 / r : 0);
+  if (i === 1) {
+    rt().dispatch({ kernel: spec('reduce_rows', name, ['uniform', 'read', 'rw']), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(o, 1) });
+  } else {
+    rt().dispatch({ kernel: spec('reduce_cols', name, ['uniform', 'read', 'rw']), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(o * i, wg) });
+  }
+}
+
+function reduceDef(name: ReduceName): OpDef<ReduceAttrs, ReduceSaved> {
+  return {
+    name,
+    infer([x], a) {
+      expectDtypes(name, [x!], ['f32']);
+      if (name === 'max' && a.axes.some((ax) => x!.shape[ax] === 0)) {
+        throw new ShapeError(name, `max over an empty axis of x ${fmtShape(x!.shape)}`);
+      }
+      return { shape: outShape(x!.shape, a.axes, a.keepDims), dtype: 'f32' };
+    },
+    forward([x], a, out) {
+      let src = x!;
+      let dims = ori(x!.shape, a.axes);
+      if (!dims) {
+        // Non-contiguous axes: a permuted copy puts them last. Backward works in the original layout
+        // for sum/mean (expand then permute back) and keeps the permuted copy for max.
+        src = permute(x!, toEnd(x!.rank, a.axes));
+        dims = ori(src.shape, [...Array(a.axes.length).keys()].map((k) => x!.rank - a.axes.length + k))!;
+      }
+      reduceOri(name, src, out, dims);
+      if (src !== x) src.dispose();
+      return { x: name === 'max' ? x! : null, y: name === 'max' ? out : null, inShape: x!.shape };
+    },
+    backward(dy, s, a) {
+      const shape = s.inShape;
+      const rank = shape.length;
+      const direct = ori(shape, a.axes);
+      const perm = direct ? null : toEnd(rank, a.axes);
+      const pshape = perm ? perm.map((p) => shape[p]!) : shape;
+      const dims = direct ?? ori(pshape, a.axes.map((_, k) => rank - a.axes.length + k))!;
+      const [o, r, i] = dims;
+      let dx = empty(pshape, 'f32', `d_${name}`);
+      if (name === 'max') {
+        const xp = perm ? permute(s.x!, perm) : s.x!;
+        rt().dispatch({
+          kernel: spec('max_backward', name, ['uniform', 'read', 'read', 'read', 'rw']),
+          uniforms: oriUniforms(o, r, i, 1),
+          buffers: [xp.buffer, s.y!.buffer, dy.buffer, dx.buffer],
+          workgroups: grid1d(o * i, defaultWg()),
+        });
+        if (xp !== s.x) xp.dispose();
+      } else {
+        rt().dispatch({
+          kernel: spec('expand', name, ['uniform', 'read', 'rw']),
+          uniforms: oriUniforms(o, r, i, name === 'mean' ? (r ? 1 / r : 0) : 1),
+          buffers: [dy.buffer, dx.buffer],
+          workgroups: grid1d(o * r * i, defaultWg()),
+        });
+      }
+      if (perm) {
+        const inv = new Array<number>(rank);
+        perm.forEach((p, k) => (inv[p] = k));
+        const back = permute(dx, inv);
+        dx.dispose();
+        dx = back;
+      }
+      return [dx];
+    },
+  };
+}
+
+export const reduceOps = { sum: reduceDef('sum'), mean: reduceDef('mean'), max: reduceDef('max') } as const;
+
+function reducer(name: ReduceName) {
+  return (x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor =>
+    apply(reduceOps[name], [x], { axes: normAxes(name, x.shape, axes), keepDims });
+}
+
+/** Sum over axes (all when omitted). */
+export const sum = reducer('sum');
+/** Mean over axes (all when omitted). */
+export const mean = reducer('mean');
+/** Max over axes (all when omitted); its gradient is split equally among tied maxima. */
+export const max = reducer('max');
+

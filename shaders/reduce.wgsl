@@ -1,0 +1,112 @@
+// Reductions over one contiguous block of axes, seen as x (O, R, I) -> y (O, I), and their backward.
+//
+// OP: 0 sum, 1 mean (sum times `scale` = 1/R), 2 max. Non-contiguous axis sets are permuted to a
+// contiguous block by the host first. Two forward strategies:
+//   reduce_rows (I == 1): one workgroup per output, strided partial sums, then a tree in workgroup memory;
+//   reduce_cols (I > 1):  one thread per output (o, i), looping over r; adjacent threads read adjacent i.
+
+override WG: u32 = 256;
+override OP: u32 = 0;
+
+struct Ori {
+  o: u32,
+  r: u32,
+  i: u32,
+  scale: f32,
+}
+
+const NEG_INF: f32 = -3.4028234663852886e38;
+
+@group(0) @binding(0) var<uniform> p: Ori;
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // (O, R, I)
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;  // (O, I)
+
+var<workgroup> partial: array<f32, WG>;
+
+fn identity() -> f32 {
+  return select(0.0, NEG_INF, OP == 2u);
+}
+
+fn combine(a: f32, b: f32) -> f32 {
+  return select(a + b, max(a, b), OP == 2u);
+}
+
+fn finish(v: f32) -> f32 {
+  return select(v, v * p.scale, OP == 1u);
+}
+
+@compute @workgroup_size(WG)
+fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;   // uniform across the workgroup
+  var acc = identity();
+  if (row < p.o) {
+    let base = row * p.r;
+    for (var r = lid; r < p.r; r += WG) {
+      acc = combine(acc, x[base + r]);
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      partial[lid] = combine(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && row < p.o) {
+    y[row] = finish(partial[0]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn reduce_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= p.o * p.i) { return; }
+  let o = t / p.i;
+  let i = t % p.i;
+  var acc = identity();
+  for (var r = 0u; r < p.r; r++) {
+    acc = combine(acc, x[(o * p.r + r) * p.i + i]);
+  }
+  y[t] = finish(acc);
+}
+
+// Backward of sum and mean: d_x (O, R, I) = d_y (O, I) * scale.
+@group(0) @binding(0) var<uniform> q: Ori;
+@group(0) @binding(1) var<storage, read> d_y: array<f32>;        // (O, I)
+@group(0) @binding(2) var<storage, read_write> d_x: array<f32>;  // (O, R, I)
+
+@compute @workgroup_size(WG)
+fn expand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= q.o * q.r * q.i) { return; }
+  let i = t % q.i;
+  let o = t / (q.r * q.i);
+  d_x[t] = d_y[o * q.i + i] * q.scale;
+}
+
+// Backward of max: the gradient is shared equally among the entries equal to the maximum.
+@group(0) @binding(0) var<uniform> m: Ori;
+@group(0) @binding(1) var<storage, read> mx: array<f32>;          // (O, R, I) forward input
+@group(0) @binding(2) var<storage, read> my: array<f32>;          // (O, I) forward output
+@group(0) @binding(3) var<storage, read> md_y: array<f32>;        // (O, I)
+@group(0) @binding(4) var<storage, read_write> md_x: array<f32>;  // (O, R, I)
+
+@compute @workgroup_size(WG)
+fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= m.o * m.i) { return; }
+  let o = t / m.i;
+  let i = t % m.i;
+  let top = my[t];
+  var count = 0.0;
+  for (var r = 0u; r < m.r; r++) {
+    count += select(0.0, 1.0, mx[(o * m.r + r) * m.i + i] == top);
+  }
+  let g = md_y[t] / max(count, 1.0);
+  for (var r = 0u; r < m.r; r++) {
+    let k = (o * m.r + r) * m.i + i;
+    md_x[k] = select(0.0, g, mx[k] == top);
+  }
+}
