@@ -65,6 +65,14 @@ async function getGpu(): Promise<{ gpu: GPU; where: string }> {
   return { gpu: nodeGpu, where: 'Node (Dawn)' };
 }
 
+/**
+ * The GPU object the device came from (Node: webgpu's create() result; browser: navigator.gpu).
+ * Peers such as tfjs in benchmarks use it so both run on the same adapter.
+ */
+export async function gpuObject(): Promise<GPU> {
+  return (await getGpu()).gpu;
+}
+
 /** Returns the process's one device, creating it on first call. */
 export function acquireDevice(): Promise<GpuContext> {
   acquired ??= createDevice();

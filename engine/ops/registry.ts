@@ -3,6 +3,13 @@
  * definition a compile error; ref/index.ts does the same for the float64 reference.
  */
 import { elementwiseOps } from './elementwise.js';
+import { matmulOps } from './matmul.js';
+import { gatherOps } from './gather.js';
+import { softmaxOps } from './softmax.js';
+import { layernormOps } from './layernorm.js';
+import { rotaryOps } from './rotary.js';
+import { dropoutOps } from './dropout.js';
+import { crossEntropyOps } from './cross_entropy.js';
 import type { OpDef, OpName, Saved } from './op.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
@@ -11,6 +18,13 @@ export const OPS = {
   ...elementwiseOps,
   ...reduceOps,
   ...shapeOps,
+  ...matmulOps,
+  ...gatherOps,
+  ...softmaxOps,
+  ...layernormOps,
+  ...rotaryOps,
+  ...dropoutOps,
+  ...crossEntropyOps,
 } satisfies { readonly [K in OpName]: OpDef<any, any> };
 
 /** The attrs type of an op. */
