@@ -1,0 +1,75 @@
+/**
+ * A progress bar on stderr with rate and ETA. On a terminal it redraws one line; otherwise (CI, logs)
+ * it prints a plain line at most every few seconds so logs stay readable.
+ */
+
+export interface ProgressOptions {
+  /** Unit shown after the rate, e.g. "steps" or "seq". */
+  readonly unit?: string;
+  /** Minimum milliseconds between non-terminal lines. */
+  readonly logEveryMs?: number;
+  /** Silences output (tests, --quiet). */
+  readonly quiet?: boolean;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.floor(s % 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly start = Date.now();
+  private lastDraw = 0;
+  private info = '';
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly opts: ProgressOptions = {},
+  ) {
+    this.tty = Boolean((process.stderr as { isTTY?: boolean }).isTTY);
+  }
+
+  /** Advances by n and sets the trailing text (e.g. "loss 0.41"). */
+  tick(n = 1, info?: string): void {
+    this.done += n;
+    if (info !== undefined) this.info = info;
+    const now = Date.now();
+    const every = this.tty ? 100 : (this.opts.logEveryMs ?? 5000);
+    if (now - this.lastDraw >= every || this.done >= this.total) {
+      this.lastDraw = now;
+      this.draw();
+    }
+  }
+
+  private draw(): void {
+    if (this.opts.quiet) return;
+    const elapsed = (Date.now() - this.start) / 1000;
+    const rate = this.done / Math.max(elapsed, 1e-9);
+    const eta = (this.total - this.done) / rate;
+    const frac = this.total ? Math.min(1, this.done / this.total) : 1;
+    const width = 24;
+    const filled = Math.round(frac * width);
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    const unit = this.opts.unit ?? 'it';
+    const line = `${this.label} [${bar}] ${this.done}/${this.total} ${rate.toFixed(rate < 10 ? 2 : 0)} ${unit}/s ETA ${fmtTime(eta)} ${this.info}`;
+    if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  /** Final line, with the elapsed time. */
+  finish(info?: string): void {
+    if (info !== undefined) this.info = info;
+    this.draw();
+    if (this.tty && !this.opts.quiet) process.stderr.write('\n');
+  }
+
+  /** Seconds since start. */
+  get elapsed(): number {
+    return (Date.now() - this.start) / 1000;
+  }
+}
