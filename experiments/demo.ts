@@ -4,7 +4,7 @@
  * residues carries one of four planted motifs; the model must say which. The loss is printed as it
  * falls, then accuracy on held-out sequences.
  *
- * Usage: node dist/experiments/demo.js [--steps N] [--seed S]
+ * Usage: npm start -- [--steps N] [--seed S]
  */
 import { backward, initEngine, noGrad, tensor, tidy, tidyAsync } from '../engine/index.js';
 import { crossEntropy } from '../engine/ops/cross_entropy.js';
@@ -57,7 +57,7 @@ function encode(seqs: readonly string[]): { tokens: Int32Array; L: number; lengt
 }
 
 async function main(): Promise<void> {
-  const steps = arg('--steps', 150);
+  const steps = arg('--steps', 200);
   const seed = arg('--seed', 1);
   const batchSize = 16;
   const r = await initEngine();

@@ -24,6 +24,7 @@ export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
   private info = '';
+  private drawnAt = -1;
   private readonly tty: boolean;
 
   constructor(
@@ -47,7 +48,8 @@ export class Progress {
   }
 
   private draw(): void {
-    if (this.opts.quiet) return;
+    if (this.opts.quiet || this.drawnAt === this.done) return;
+    this.drawnAt = this.done;
     const elapsed = (Date.now() - this.start) / 1000;
     const rate = this.done / Math.max(elapsed, 1e-9);
     const eta = (this.total - this.done) / rate;
@@ -63,7 +65,10 @@ export class Progress {
 
   /** Final line, with the elapsed time. */
   finish(info?: string): void {
-    if (info !== undefined) this.info = info;
+    if (info !== undefined && info !== this.info) {
+      this.info = info;
+      this.drawnAt = -1;
+    }
     this.draw();
     if (this.tty && !this.opts.quiet) process.stderr.write('\n');
   }
