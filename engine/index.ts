@@ -8,3 +8,8 @@ export * from './ops/elementwise.js';
 export { sum, mean, max } from './ops/reduce.js';
 export { reshape, permute, transpose, slice, concat, filled } from './ops/shape.js';
 export { ShapeError } from './ops/op.js';
+export { gather } from './ops/gather.js';
+export { rotary, clearRotaryCache } from './ops/rotary.js';
+export { dropout, dropoutSeed, type DropoutAttrs } from './ops/dropout.js';
+export { AdamW, type AdamWOptions, type AdamWParam, type AdamWState } from './optim/adamw.js';
+export { clipGradNorm } from './optim/clip.js';
