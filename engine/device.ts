@@ -47,7 +47,8 @@ export class NoAdapterError extends Error {
 let nodeGpu: GPU | undefined;
 let acquired: Promise<GpuContext> | undefined;
 
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+// 'subgroups' is newer than some @webgpu/types versions, hence the cast.
+const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
 
 async function getGpu(): Promise<{ gpu: GPU; where: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -107,7 +108,7 @@ async function createDevice(): Promise<GpuContext> {
     description: [ai.vendor, ai.architecture, ai.device, ai.description].filter(Boolean).join(' / '),
     isFallback: Boolean((ai as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     f16: device.features.has('shader-f16'),
-    subgroups: device.features.has('subgroups'),
+    subgroups: device.features.has('subgroups' as GPUFeatureName),
     timestamps: device.features.has('timestamp-query'),
     maxInvocations: l.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,
