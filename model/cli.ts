@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `esm-kn` command. Subcommands live in model/cli/. User errors (bad files, bad options, bad
+ * shapes) print one line and exit non-zero; ESMKN_DEBUG=1 adds the stack trace.
+ */
+import { NoAdapterError } from '../engine/device.js';
+import { ShapeError } from '../engine/ops/op.js';
+import { UsageError } from './cli/args.js';
+import { EXTRACT_USAGE, extract } from './cli/extract.js';
+import { FormatError } from './io/errors.js';
+
+const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
+  extract: { run: extract, usage: EXTRACT_USAGE },
+};
+
+const USAGE = `usage: esm-kn COMMAND ...\n\n${Object.values(COMMANDS).map((c) => c.usage).join('\n\n')}`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) throw new UsageError(`unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(c.usage);
+    return 0;
+  }
+  await c.run(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    const user = err instanceof UsageError || err instanceof FormatError || err instanceof ShapeError || err instanceof NoAdapterError;
+    console.error(`esm-kn: ${err?.message ?? String(e)}`);
+    if (process.env.ESMKN_DEBUG === '1' && err?.stack) console.error(err.stack);
+    process.exit(err instanceof UsageError ? 2 : user ? 1 : 3);
+  },
+);

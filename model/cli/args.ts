@@ -1,0 +1,63 @@
+/** A small argument parser: positionals, --flag, --opt value, --list v1 v2 ..., with one-line errors. */
+
+/** A user error: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface OptionSpec {
+  /** 'flag' takes no value, 'value' one, 'list' one or more (until the next --option). */
+  readonly kind: 'flag' | 'value' | 'list';
+}
+
+export interface Parsed {
+  readonly positional: string[];
+  readonly flags: Set<string>;
+  readonly values: Map<string, string>;
+  readonly lists: Map<string, string[]>;
+}
+
+/** Parses argv against the option table; unknown options and missing values are UsageErrors. */
+export function parseArgs(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>, command: string): Parsed {
+  const out: Parsed = { positional: [], flags: new Set(), values: new Map(), lists: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--') || a === '--') {
+      out.positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    const spec = options[name];
+    if (!spec) throw new UsageError(`${command}: unknown option --${name} (options: ${Object.keys(options).map((k) => `--${k}`).join(', ')})`);
+    if (spec.kind === 'flag') out.flags.add(name);
+    else if (spec.kind === 'value') {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${command}: --${name} needs a value`);
+      out.values.set(name, v);
+    } else {
+      const vs = inline !== undefined ? [inline] : [];
+      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) vs.push(argv[++i]!);
+      if (!vs.length) throw new UsageError(`${command}: --${name} needs at least one value`);
+      out.lists.set(name, vs);
+    }
+  }
+  return out;
+}
+
+/** An integer option with bounds, or the default. */
+export function intOption(p: Parsed, name: string, fallback: number, min = 0, command = 'esm-kn'): number {
+  const v = p.values.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+/** A number option, or the default. */
+export function numOption(p: Parsed, name: string, fallback: number, command = 'esm-kn'): number {
+  const v = p.values.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`${command}: --${name} must be a number, got '${v}'`);
+  return n;
+}
