@@ -6,11 +6,17 @@
 import { NoAdapterError } from '../engine/device.js';
 import { ShapeError } from '../engine/ops/op.js';
 import { UsageError } from './cli/args.js';
+import { EVALUATE_USAGE, evaluateCommand } from './cli/evaluate.js';
 import { EXTRACT_USAGE, extract } from './cli/extract.js';
+import { FINETUNE_USAGE, finetuneCommand } from './cli/finetune.js';
+import { PRETRAIN_USAGE, pretrainCommand } from './cli/pretrain.js';
 import { FormatError } from './io/errors.js';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   extract: { run: extract, usage: EXTRACT_USAGE },
+  finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
+  pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
+  evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
 };
 
 const USAGE = `usage: esm-kn COMMAND ...\n\n${Object.values(COMMANDS).map((c) => c.usage).join('\n\n')}`;

@@ -1,0 +1,186 @@
+/**
+ * Forward passes and evaluation outside any command line: the classifier's logits for records, its
+ * metrics on labelled records, validation MLM loss and perplexity, and loading a fine-tuned classifier.
+ * Training (finetune.ts, pretrain.ts) and `esm-kn evaluate` call these; so can later experiments.
+ *
+ * Evaluation batches are length-sorted and never random: sequences longer than maxLength keep their
+ * first maxLength residues, so a record gets the same prediction every time.
+ *
+ * Axis letters: B batch, L tokens, C classes, V vocabulary.
+ */
+import { type Tensor, dropout, noGrad, reshape, tensor, tidy } from '../../engine/index.js';
+import { crossEntropy } from '../../engine/ops/cross_entropy.js';
+import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint.js';
+import type { EsmConfig } from '../config.js';
+import { type BatchRecord, type TokenBatch, encodePlan, mixSeed, planBatches } from '../data/batching.js';
+import { TASK_NAMES, type TaskName, type TaskRecord } from '../data/dataset.js';
+import { type Metrics, argmaxRows, computeMetrics } from '../data/metrics.js';
+import { maskBatch } from '../data/mlm.js';
+import { type EsmModel, disposeModel, esmForward, prepareBatch, uploadModel } from '../esm.js';
+import { type ClassifierHead, classify, headFromTensors, meanPoolWeights } from '../head.js';
+import { FormatError } from '../io/errors.js';
+import { resolveModel } from '../resolve.js';
+import { backboneFromCheckpoint } from './backbone.js';
+
+/** How evaluation batches are formed (see model/data/batching.ts). */
+export interface EvalBatching {
+  readonly batchSize?: number;
+  readonly tokenBudget?: number;
+  readonly maxLength: number;
+}
+
+/**
+ * Records the classifier's logits (B, C) for an encoded batch. `drop` applies dropout to the final
+ * hidden states before pooling, in training only, so evaluation never sees it.
+ */
+export function classifierForward(model: EsmModel, head: ClassifierHead, tb: TokenBatch, drop?: { p: number; seed: number }): Tensor {
+  const { batch: B, length: L } = tb;
+  let last = esmForward(model, prepareBatch(model.config, tb.tokens, B, L)).last; // (B, L, D)
+  if (drop && drop.p > 0) last = dropout(last, drop);
+  const pool = head.pooling === 'mean' ? meanPoolWeights(Array.from(tb.lengths, (n) => n - 2), L) : undefined; // (B, L, 1)
+  return classify(head, last, pool); // (B, C)
+}
+
+/**
+ * Runs `record` for every batch of an evaluation plan and hands each result to `consume` on the host.
+ * Batch k + 1 is recorded while the device runs batch k (its readback is awaited one batch later).
+ */
+async function eachEvalBatch(
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  record: (tb: TokenBatch, index: number) => Tensor,
+  consume: (values: Float32Array, tb: TokenBatch, indices: readonly number[]) => void,
+): Promise<void> {
+  const plans = planBatches(records, { mode: 'eval', batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: batching.maxLength });
+  let prev: { t: Tensor; values: Promise<Float32Array>; tb: TokenBatch; indices: readonly number[] } | null = null;
+  const drain = async (): Promise<void> => {
+    if (!prev) return;
+    const p = prev;
+    prev = null;
+    const values = await p.values;
+    p.t.dispose();
+    consume(values, p.tb, p.indices);
+  };
+  try {
+    for (const [i, plan] of plans.entries()) {
+      const tb = encodePlan(records, plan, batching.maxLength);
+      const t = noGrad(() => tidy(() => record(tb, i)));
+      const values = t.f32();
+      await drain();
+      prev = { t, values, tb, indices: plan.indices };
+    }
+    await drain();
+  } finally {
+    (prev as { t: Tensor } | null)?.t.dispose();
+  }
+}
+
+/** Logits [N, C] of the records, row n for records[n]. */
+export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching): Promise<Float32Array> {
+  const C = head.numClasses;
+  const out = new Float32Array(records.length * C);
+  await eachEvalBatch(records, batching, (tb) => classifierForward(model, head, tb), (values, _tb, indices) => {
+    indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
+  });
+  return out;
+}
+
+/** A classifier's results on labelled records. */
+export interface ClassifierEvaluation {
+  readonly metrics: Metrics;
+  /** Mean cross-entropy (unweighted), computed in float64 from the logits. */
+  readonly loss: number;
+  /** Predicted class per record. */
+  readonly predictions: Int32Array;
+  /** [N, C] logits in record order. */
+  readonly logits: Float32Array;
+}
+
+/** Predicts every record and compares with its label. */
+export async function evaluateClassifier(
+  model: EsmModel,
+  head: ClassifierHead,
+  records: readonly TaskRecord[],
+  classNames: readonly string[],
+  batching: EvalBatching,
+): Promise<ClassifierEvaluation> {
+  const C = head.numClasses;
+  if (classNames.length !== C) throw new Error(`evaluateClassifier: ${classNames.length} class names for a ${C}-class head`);
+  const logits = await classifierLogits(model, head, records, batching);
+  const predictions = argmaxRows(logits, C);
+  let nll = 0;
+  records.forEach((r, n) => {
+    const row = logits.subarray(n * C, (n + 1) * C);
+    const m = Math.max(...row);
+    let z = 0;
+    for (const v of row) z += Math.exp(v - m);
+    nll += m + Math.log(z) - row[r.label]!;
+  });
+  const metrics = computeMetrics(records.map((r) => r.label), predictions, classNames);
+  return { metrics, loss: nll / records.length, predictions, logits };
+}
+
+/** Records the MLM loss summed over the masked positions of a masked batch (a scalar). */
+export function mlmLossSum(model: EsmModel, tokens: Int32Array, targets: Int32Array, B: number, L: number): Tensor {
+  const V = model.config.vocabSize;
+  const logits = esmForward(model, prepareBatch(model.config, tokens, B, L), { logits: true }).logits!; // (B, L, V)
+  return crossEntropy(reshape(logits, [B * L, V]), tensor(targets, [B * L], 'i32', 'mlm_targets'), { reduction: 'sum' }); // ()
+}
+
+/** Validation MLM results. */
+export interface MlmEvaluation {
+  /** Mean cross-entropy per masked position (nats). */
+  readonly loss: number;
+  /** exp(loss). */
+  readonly perplexity: number;
+  /** Masked positions the loss averages over. */
+  readonly masked: number;
+}
+
+/**
+ * MLM loss and perplexity on records, with ESM-2's masking (15%, 80/10/10) drawn from `seed` and the
+ * batch index, so repeated evaluations of a model see the same masks.
+ */
+export async function evaluateMlm(model: EsmModel, records: readonly BatchRecord[], batching: EvalBatching, seed: number): Promise<MlmEvaluation> {
+  let sum = 0;
+  let masked = 0;
+  await eachEvalBatch(records, batching, (tb, i) => {
+    const m = maskBatch(tb, { seed: mixSeed(seed, i) });
+    masked += m.chosen;
+    return mlmLossSum(model, m.tokens, m.targets, m.batch, m.length);
+  }, (values) => {
+    sum += values[0]!;
+  });
+  const loss = masked ? sum / masked : 0;
+  return { loss, perplexity: Math.exp(loss), masked };
+}
+
+/** A fine-tuned classifier on the GPU. */
+export interface Classifier {
+  readonly config: EsmConfig;
+  readonly model: EsmModel;
+  readonly head: ClassifierHead;
+  /** Class names, in head order. */
+  readonly labels: readonly string[];
+  /** The task it was trained for, when the checkpoint says. */
+  readonly task: TaskName | null;
+  readonly checkpoint: LoadedCheckpoint;
+}
+
+/** Loads a model with a classification head (an esm-kn folder written by finetune) onto the GPU. */
+export async function loadClassifier(path: string): Promise<Classifier> {
+  const ckpt = await loadCheckpoint(resolveModel(path));
+  if (!ckpt.head) throw new FormatError(path, 'has no classification head (evaluate needs a model written by esm-kn finetune)');
+  const b = backboneFromCheckpoint(ckpt);
+  const stored = ckpt.head;
+  const head = headFromTensors(b.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
+  const model = uploadModel(b.config, b.params, false);
+  const task = TASK_NAMES.find((t) => t === ckpt.meta.task) ?? null;
+  return { config: b.config, model, head, labels: stored.labels, task, checkpoint: ckpt };
+}
+
+/** Frees a classifier's GPU memory. */
+export function disposeClassifier(c: Classifier): void {
+  disposeModel(c.model);
+  for (const t of c.head.params.values()) t.dispose();
+}
