@@ -131,6 +131,12 @@ export interface ForwardOptions {
   /** Keep attention probabilities (B, H, L, L) per layer (contacts need them). */
   readonly attentions?: boolean;
   readonly hook?: NeuronHook;
+  /**
+   * Resume from a hidden state: run layers `layer`..end on `hidden` (B, L, D), the output of layer
+   * `layer - 1` (0 = embeddings) from an earlier pass. Lets integrated gradients compute the layers
+   * below a module once.
+   */
+  readonly from?: { readonly layer: number; readonly hidden: Tensor };
 }
 
 export interface ForwardResult {
@@ -147,15 +153,35 @@ function p(m: EsmModel, name: string): Tensor {
   return t;
 }
 
-/** Splits heads: (B, L, D) -> (B, H, L, Dh). */
-function heads(x: Tensor, B: number, L: number, H: number, Dh: number): Tensor {
-  return permute(reshape(x, [B, L, H, Dh]), [0, 2, 1, 3]);
+/**
+ * Splits heads: (B, L, D) -> (B, H, L, Dh). B is read from x, so a hook may widen one module to a
+ * batch of m variants (integrated gradients) while the rest of the layer stays at batch 1 and
+ * broadcasts.
+ */
+function heads(x: Tensor, L: number, H: number, Dh: number): Tensor {
+  return permute(reshape(x, [x.shape[0]!, L, H, Dh]), [0, 2, 1, 3]);
+}
+
+/** The key mask for a batch of `rows`: the batch's own, or its single row repeated (hook-widened batch). */
+function keyMaskFor(batch: EsmBatch, rows: number): Tensor {
+  if (rows === batch.B) return batch.keyMask;
+  if (batch.B !== 1) throw new Error(`a hook widened batch ${batch.B} to ${rows}; only batch 1 may be widened`);
+  return reshape(matmul(ones(rows), batch.keyMask), [rows, batch.L]); // (rows, L)
+}
+
+function ones(rows: number): Tensor {
+  return tensor(new Float32Array(rows).fill(1), [rows, 1], 'f32', 'ones');
+}
+
+/** Batch of attention output: the wider of probs and values. */
+function ctx0(probs: Tensor, vh: Tensor): number {
+  return Math.max(probs.shape[0]!, vh.shape[0]!);
 }
 
 /** One pre-LayerNorm transformer layer (fair-esm TransformerLayer). */
 function layer(m: EsmModel, i: number, x: Tensor, batch: EsmBatch, opts: ForwardOptions, attn: Tensor[] | null): Tensor {
   const { embedDim: D, attentionHeads: H, headDim: Dh, layerNormEps: eps } = m.config;
-  const { B, L } = batch;
+  const { L } = batch;
   const pre = `layers.${i}`;
   const hook = opts.hook ?? ((_l: number, _m: NeuronModule, t: Tensor) => t);
   const lin = (x: Tensor, name: string) => linear(x, p(m, `${pre}.${name}.weight`), p(m, `${pre}.${name}.bias`));
@@ -166,13 +192,13 @@ function layer(m: EsmModel, i: number, x: Tensor, batch: EsmBatch, opts: Forward
   const v = hook(i, 'value', lin(h, 'self_attn.v_proj')); // (B, L, D)
   // fair-esm scales q by Dh^-0.5 before the rotary embedding.
   const invFreq = m.invFreq.get(i);
-  const qh = rotary(heads(scale(q, Dh ** -0.5), B, L, H, Dh), invFreq); // (B, H, L, Dh)
-  const kh = rotary(heads(k, B, L, H, Dh), invFreq); // (B, H, L, Dh)
-  const vh = heads(v, B, L, H, Dh); // (B, H, L, Dh)
-  const scores = matmul(qh, kh, { transB: true }); // (B, H, L, L)
-  const probs = softmax(scores, batch.keyMask); // (B, H, L, L), <pad> keys get 0
+  const qh = rotary(heads(scale(q, Dh ** -0.5), L, H, Dh), invFreq); // (B, H, L, Dh)
+  const kh = rotary(heads(k, L, H, Dh), invFreq); // (B, H, L, Dh)
+  const vh = heads(v, L, H, Dh); // (B, H, L, Dh)
+  const scores = matmul(qh, kh, { transB: true }); // (B', H, L, L), B' = B or a hook's wider batch
+  const probs = softmax(scores, keyMaskFor(batch, scores.shape[0]!)); // (B', H, L, L), <pad> keys get 0
   if (attn) attn.push(keep(probs));
-  const ctx = reshape(permute(matmul(probs, vh), [0, 2, 1, 3]), [B, L, D]); // (B, L, D)
+  const ctx = reshape(permute(matmul(probs, vh), [0, 2, 1, 3]), [ctx0(probs, vh), L, D]); // (B', L, D)
   const attnOut = hook(i, 'attn_out', lin(ctx, 'self_attn.out_proj')); // (B, L, D)
   const x1 = add(x, attnOut); // (B, L, D)
 
@@ -192,9 +218,10 @@ export function esmForward(m: EsmModel, batch: EsmBatch, opts: ForwardOptions = 
   const hiddens = new Map<number, Tensor>();
   const attn = opts.attentions ? [] : null;
   // (B, L, D): embedding, token-dropout rescale, <pad> rows zeroed.
-  let x = mul(gather(p(m, 'embed_tokens.weight'), batch.tokens), batch.embedScale);
-  if (want.has(0)) hiddens.set(0, x);
-  for (let i = 0; i < c.numLayers; i++) {
+  const start = opts.from?.layer ?? 0;
+  let x = opts.from ? opts.from.hidden : mul(gather(p(m, 'embed_tokens.weight'), batch.tokens), batch.embedScale);
+  if (want.has(0) && start === 0) hiddens.set(0, x);
+  for (let i = start; i < c.numLayers; i++) {
     x = layer(m, i, x, batch, opts, attn);
     if (want.has(i + 1) && i + 1 < c.numLayers) hiddens.set(i + 1, x);
   }

@@ -1,0 +1,86 @@
+/**
+ * ESM-2 forward throughput: the t6_8M architecture (random weights) at batch 8 x 256 tokens, ours
+ * against PyTorch CPU on the same shape in the same run (bench/peers/esm_torch.py, when Debian's
+ * python3-torch is installed). `--t33` also loads the t33_650M architecture and runs one forward pass
+ * (1 x 64 tokens) to show it fits the device's limits.
+ */
+import { spawnSync } from 'node:child_process';
+import { noGrad, tidy } from '../engine/index.js';
+import { rt } from '../engine/context.js';
+import { esm2Config } from '../model/config.js';
+import { type EsmModel, disposeModel, esmForward, prepareBatch, uploadModel } from '../model/esm.js';
+import { initParams } from '../model/params.js';
+import { type Bench, option } from './lib/bench.js';
+
+/** Tokens (B, L): <cls> random residues <eos>, no padding. */
+export function randomTokens(B: number, L: number, seed = 1): Int32Array {
+  let s = seed;
+  const t = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    for (let l = 0; l < L; l++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      t[b * L + l] = l === 0 ? 0 : l === L - 1 ? 2 : 4 + (s % 20);
+    }
+  }
+  return t;
+}
+
+/** Median seconds of `repeats` forward passes (after one warm-up that compiles pipelines). */
+async function timeForward(m: EsmModel, B: number, L: number, repeats: number): Promise<number> {
+  const tokens = randomTokens(B, L);
+  const once = async () => {
+    const t0 = performance.now();
+    noGrad(() => tidy(() => void esmForward(m, prepareBatch(m.config, tokens, B, L), { logits: true })));
+    await rt().sync();
+    return (performance.now() - t0) / 1000;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) times.push(await once());
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** tokens/s of the PyTorch peer, or null (with the reason logged) when python3-torch is missing. */
+export function torchPeer(mode: 'forward' | 'train', dims: [number, number, number], B: number, L: number, repeats: number, log: (m: string) => void): number | null {
+  const probe = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    log('peer: python3-torch is not installed (apt-get install python3-torch); PyTorch column left empty');
+    return null;
+  }
+  const r = spawnSync('python3', ['bench/peers/esm_torch.py', mode, ...dims.map(String), String(B), String(L), String(repeats)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    log(`peer: esm_torch.py failed: ${r.stderr.trim().split('\n').pop()}`);
+    return null;
+  }
+  log(`peer: PyTorch ${probe.stdout.trim()} CPU, ${mode} ${B}x${L}`);
+  return Number(r.stdout.trim());
+}
+
+const bench: Bench = {
+  name: 'esm',
+  description: 'ESM-2 t6_8M forward tokens/s at 8x256 vs PyTorch CPU (--t33: t33_650M forward fits)',
+  async run(ctx) {
+    const B = Number(option(ctx.args, '--batch') ?? 8);
+    const L = Number(option(ctx.args, '--length') ?? 256);
+    const repeats = Number(option(ctx.args, '--repeats') ?? 5);
+    const config = esm2Config('esm2_t6_8M_UR50D');
+    const model = uploadModel(config, initParams(config, 0));
+    ctx.log(`esm: ${config.name} forward ${B}x${L} on ${rt().info.description}`);
+    const secs = await timeForward(model, B, L, repeats);
+    disposeModel(model);
+    const peer = torchPeer('forward', [config.numLayers, config.embedDim, config.attentionHeads], B, L, repeats, ctx.log);
+    ctx.emit({ bench: 'esm', case: `t6_8M forward ${B}x${L}`, ours: (B * L) / secs, peer: peer === null ? null : 'pytorch-cpu', peer_value: peer, unit: 'tokens/s' });
+    if (ctx.args.includes('--t33')) {
+      const big = esm2Config('esm2_t33_650M_UR50D');
+      ctx.log('esm: initialising t33_650M (651M parameters) on the host');
+      const m = uploadModel(big, initParams(big, 0));
+      const s = await timeForward(m, 1, 64, 1);
+      ctx.log(`esm: t33_650M forward 1x64 ran; live GPU memory ${(rt().pool.snapshot().liveBytes / 2 ** 30).toFixed(2)} GiB`);
+      disposeModel(m);
+      ctx.emit({ bench: 'esm', case: 't33_650M forward 1x64', ours: 64 / s, peer: null, peer_value: null, unit: 'tokens/s' });
+    }
+  },
+};
+
+export default bench;

@@ -1,0 +1,96 @@
+"""PyTorch CPU peer for `npm run bench -- esm` and `-- train`: an ESM-2-architecture model
+(pre-LayerNorm, rotary, exact GELU, LM head; random weights) timed on the same batch shape.
+
+Usage: python3 bench/peers/esm_torch.py {forward|train} LAYERS DIM HEADS BATCH LENGTH REPEATS
+Prints one line: tokens/s (median of REPEATS timed runs after one warm-up).
+"""
+import math
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Layer(nn.Module):
+    def __init__(self, d, h):
+        super().__init__()
+        self.h = h
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x, cos, sin, key_pad):
+        b, l, d = x.shape
+        dh = d // self.h
+        y = self.ln1(x)
+        split = lambda t: t.view(b, l, self.h, dh).transpose(1, 2)
+        q, k, v = split(self.q(y) * dh ** -0.5), split(self.k(y)), split(self.v(y))
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        s = q @ k.transpose(-1, -2)
+        s = s.masked_fill(key_pad[:, None, None, :], float("-inf"))
+        a = torch.softmax(s, dim=-1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(b, l, d))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+
+class Esm(nn.Module):
+    def __init__(self, layers, d, h, vocab=33):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d, padding_idx=1)
+        self.layers = nn.ModuleList(Layer(d, h) for _ in range(layers))
+        self.ln = nn.LayerNorm(d)
+        self.dense, self.lm_ln = nn.Linear(d, d), nn.LayerNorm(d)
+        self.bias = nn.Parameter(torch.zeros(vocab))
+        self.dh = d // h
+
+    def forward(self, tokens):
+        l = tokens.shape[1]
+        inv = 1.0 / (10000 ** (torch.arange(0, self.dh, 2).float() / self.dh))
+        f = torch.einsum("i,j->ij", torch.arange(l).float(), inv)
+        emb = torch.cat((f, f), dim=-1)
+        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+        key_pad = tokens.eq(1)
+        x = self.embed(tokens) * 0.88
+        for layer in self.layers:
+            x = layer(x, cos, sin, key_pad)
+        x = self.lm_ln(F.gelu(self.dense(self.ln(x))))
+        return x @ self.embed.weight.t() + self.bias
+
+
+def main():
+    mode, layers, d, h, b, l, repeats = sys.argv[1], *map(int, sys.argv[2:8])
+    torch.manual_seed(0)
+    model = Esm(layers, d, h)
+    tokens = torch.randint(4, 24, (b, l))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        if mode == "forward":
+            with torch.no_grad():
+                model(tokens)
+        else:
+            logits = model(tokens)
+            loss = F.cross_entropy(logits.view(-1, 33), tokens.view(-1))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+    step()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    print(f"{b * l / statistics.median(times):.1f}")
+
+
+if __name__ == "__main__":
+    main()
