@@ -13,3 +13,6 @@ export { rotary, clearRotaryCache } from './ops/rotary.js';
 export { dropout, dropoutSeed, type DropoutAttrs } from './ops/dropout.js';
 export { AdamW, type AdamWOptions, type AdamWParam, type AdamWState } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';
+export { softmax } from './ops/softmax.js';
+export { layernorm } from './ops/layernorm.js';
+export { crossEntropy, type CrossEntropyOptions, type Reduction } from './ops/cross_entropy.js';
