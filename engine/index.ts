@@ -16,3 +16,4 @@ export { clipGradNorm } from './optim/clip.js';
 export { softmax } from './ops/softmax.js';
 export { layernorm } from './ops/layernorm.js';
 export { crossEntropy, type CrossEntropyOptions, type Reduction } from './ops/cross_entropy.js';
+export { matmul, linear, type MatmulOptions, type MatmulAttrs } from './ops/matmul.js';
