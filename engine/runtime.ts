@@ -219,6 +219,7 @@ export class Runtime {
 
   /** Copies `bytes` from a buffer back to the host (a sync point). */
   async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    if (this.lostReason) throw new GpuError('device-lost', this.lostReason, `reading ${buf.label}`);
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({
       size,
@@ -238,14 +239,15 @@ export class Runtime {
 
   /** Waits for all submitted work (a sync point) and reports errors. */
   async sync(): Promise<void> {
+    if (this.lostReason) throw new GpuError('device-lost', this.lostReason, 'waiting for the queue');
     this.flush();
     await this.waitFor(this.device.queue.onSubmittedWorkDone(), 'waiting for the queue');
     await this.checkErrors();
   }
 
   private async waitFor<T>(p: Promise<T>, what: string): Promise<T> {
-    if (this.lostReason) throw new GpuError('device-lost', this.lostReason, what);
     return p.catch(async (e: unknown) => {
+      if (this.lostReason) throw new GpuError('device-lost', this.lostReason, what);
       await this.checkErrors();
       throw new GpuError('readback', String((e as Error)?.message ?? e), what);
     });

@@ -19,6 +19,8 @@ import {
   tidy,
 } from '../engine/index.js';
 import { rt } from '../engine/context.js';
+import { gpuObject } from '../engine/device.js';
+import { Runtime } from '../engine/runtime.js';
 import { bucketSize } from '../engine/pool.js';
 import { gpu } from './lib/gpu.js';
 
@@ -130,6 +132,28 @@ test('a tensor over the binding limit is refused, naming it and its size', () =>
   const limit = rt().info.maxStorageBindingSize;
   const n = Math.floor(limit / 4) + 16;
   assert.throws(() => empty([n], 'f32', 'huge'), /tensor "huge" \[\d+\] needs \d+ bytes, over the device's \d+-byte binding limit/);
+});
+
+test('device loss is reported by the next dispatch and by pending reads, never a hang', async () => {
+  // A second device on the same adapter, so the suite's device stays usable.
+  const adapter = await (await gpuObject()).requestAdapter();
+  const device = await adapter!.requestDevice({ label: 'doomed' });
+  const r = new Runtime({ device, info: rt().info, lost: device.lost });
+  const buf = r.alloc(64, 'doomed-buffer');
+  const pending = r.read(buf, 64).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  device.destroy();
+  const outcome = await Promise.race([pending, new Promise((res) => setTimeout(() => res('hang'), 10000))]);
+  assert.ok(outcome !== 'hang', 'the read settled');
+  await device.lost;
+  await new Promise((res) => setTimeout(res, 0));
+  const module = { name: 'noop', code: '@compute @workgroup_size(1) fn main() {}' };
+  assert.throws(() => r.dispatch({ kernel: { module, entry: 'main', bindings: [] }, buffers: [], workgroups: [1] }), /GPU device-lost error in noop\.wgsl:main/);
+  let message = '';
+  await r.read(buf, 64).catch((e: Error) => (message = e.message));
+  assert.match(message, /device-lost/);
 });
 
 test.run();
