@@ -12,6 +12,7 @@
 import type { DeviceInfo, GpuContext } from './device.js';
 import { type KernelSpec, kernelKey, kernelLabel } from './kernel.js';
 import { BufferPool } from './pool.js';
+import { Profiler } from './profiler.js';
 
 const ARENA_BYTES = 64 * 1024;
 
@@ -46,6 +47,8 @@ export class Runtime {
   readonly pool: BufferPool;
   /** When true, WGSL of every new pipeline is printed and dispatch counts are kept. */
   debug = false;
+  /** Per-kernel GPU timings (timestamp queries); null unless enabled with `enableProfiler()`. */
+  profiler: Profiler | null = null;
 
   private readonly kernels = new Map<string, CachedKernel>();
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -71,6 +74,13 @@ export class Runtime {
     void ctx.lost.then((i) => {
       this.lostReason = `${i.reason}: ${i.message}`;
     });
+  }
+
+  /** Starts per-kernel timing (needs the timestamp-query feature). */
+  enableProfiler(): Profiler {
+    if (!this.info.timestamps) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+    this.profiler ??= new Profiler(this.device);
+    return this.profiler;
   }
 
   /** Number of submits so far (tests check that a training step does not submit per op). */
@@ -127,7 +137,12 @@ export class Runtime {
     const uniformBytes = d.uniforms?.byteLength ?? 0;
     const align = Math.max(16, this.info.uniformAlign);
     if (this.arenaUsed + uniformBytes > ARENA_BYTES) this.flush();
+    if (this.profiler?.full) this.flush();
     const encoder = this.beginBatch();
+    if (this.profiler) {
+      this.endPass();
+      this.pass = encoder.beginComputePass({ label: k.label, timestampWrites: this.profiler.pass(k.label) });
+    }
     this.pass ??= encoder.beginComputePass({ label: 'batch-pass' });
     let bi = 0;
     const entries: GPUBindGroupEntry[] = d.kernel.bindings.map((kind, binding) => {
@@ -173,7 +188,9 @@ export class Runtime {
     if (this.encoder) {
       this.endPass();
       if (this.arenaUsed) this.device.queue.writeBuffer(this.arena, 0, this.arenaCpu, 0, this.arenaUsed);
+      const afterSubmit = this.profiler?.finishBatch(this.encoder);
       this.device.queue.submit([this.encoder.finish({ label: 'batch' })]);
+      afterSubmit?.();
       this.submits++;
       this.encoder = null;
       this.arenaUsed = 0;

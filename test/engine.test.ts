@@ -134,6 +134,24 @@ test('a tensor over the binding limit is refused, naming it and its size', () =>
   assert.throws(() => empty([n], 'f32', 'huge'), /tensor "huge" \[\d+\] needs \d+ bytes, over the device's \d+-byte binding limit/);
 });
 
+test('the profiler times each kernel with timestamp queries', async () => {
+  const r = rt();
+  await r.sync();
+  const profiler = r.enableProfiler();
+  const x = tensor(new Float32Array(4096).fill(0.5), [64, 64]);
+  const y = tidy(() => sum(mul(exp(x), x), 1));
+  await y.f32();
+  const rows = await profiler.report();
+  r.profiler = null;
+  x.dispose();
+  y.dispose();
+  const labels = rows.map((row) => row.label);
+  for (const k of ['elementwise.wgsl:unary_forward', 'elementwise.wgsl:binary_flat', 'reduce.wgsl:reduce_rows']) {
+    assert.ok(labels.includes(k), `${k} timed (got ${labels.join(', ')})`);
+  }
+  assert.ok(rows.every((row) => row.count >= 1 && row.ms >= 0));
+});
+
 test('device loss is reported by the next dispatch and by pending reads, never a hang', async () => {
   // A second device on the same adapter, so the suite's device stays usable.
   const adapter = await (await gpuObject()).requestAdapter();
