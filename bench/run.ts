@@ -10,7 +10,6 @@ import { type Bench, type BenchRow, fixed2, formatTable } from './lib/bench.js';
 const BENCHES: Record<string, () => Promise<{ default: Bench }>> = {
   matmul: () => import('./matmul.js'),
   esm: () => import('./esm.js'),
-  train: () => import('./train.js'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
