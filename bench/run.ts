@@ -10,6 +10,7 @@ import { type Bench, type BenchRow, fixed2, formatTable } from './lib/bench.js';
 const BENCHES: Record<string, () => Promise<{ default: Bench }>> = {
   matmul: () => import('./matmul.js'),
   esm: () => import('./esm.js'),
+  ig: () => import('./ig.js'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -7,8 +7,10 @@ import { NoAdapterError } from '../engine/device.js';
 import { ShapeError } from '../engine/ops/op.js';
 import { UsageError } from './cli/args.js';
 import { EVALUATE_USAGE, evaluateCommand } from './cli/evaluate.js';
+import { EXPERIMENT_USAGE, experimentCommand } from './cli/experiment.js';
 import { EXTRACT_USAGE, extract } from './cli/extract.js';
 import { FINETUNE_USAGE, finetuneCommand } from './cli/finetune.js';
+import { NEURONS_USAGE, neuronsCommand } from './cli/neurons.js';
 import { PRETRAIN_USAGE, pretrainCommand } from './cli/pretrain.js';
 import { FormatError } from './io/errors.js';
 
@@ -17,6 +19,8 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
+  neurons: { run: neuronsCommand, usage: NEURONS_USAGE },
+  experiment: { run: experimentCommand, usage: EXPERIMENT_USAGE },
 };
 
 const USAGE = `usage: esm-kn COMMAND ...\n\n${Object.values(COMMANDS).map((c) => c.usage).join('\n\n')}`;

@@ -1,0 +1,146 @@
+/**
+ * The commands end to end on a tiny saved classifier: `esm-kn experiment` writes results.json with the
+ * required keys, results.csv, well-formed SVGs and report.html; `esm-kn neurons score | select |
+ * ablate | density | edit` chain through their files; scores survive a save and load unchanged.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { saveProjectCheckpoint } from '../model/checkpoint.js';
+import { EC_CLASS_NAMES } from '../model/data/dataset.js';
+import { NEURON_MODULES } from '../model/esm.js';
+import { neuronLayout } from '../model/kn/layout.js';
+import type { NeuronScores } from '../model/kn/scores.js';
+import { loadScores, saveScores } from '../model/kn/scores_io.js';
+import { cli, compositionFasta, errorLines, tempDir, writeText } from './lib/train_fixtures.js';
+import { tinyClassifier } from './lib/kn_fixtures.js';
+
+const dir = tempDir('kn-report');
+const data = writeText(dir, 'composition.fasta', compositionFasta(90, 2));
+const modelDir = join(dir, 'model');
+const labels = EC_CLASS_NAMES.slice(1);
+const tiny = tinyClassifier(4, 2, 16, labels.length);
+
+test.before(async () => {
+  await saveProjectCheckpoint(modelDir, {
+    config: tiny.config,
+    params: tiny.params,
+    head: { pooling: 'mean', labels, params: new Map([...tiny.headParams].map(([n, d]) => [n, { shape: n.endsWith('dense.weight') ? [16, 16] : n.endsWith('out.weight') ? [labels.length, 16] : [d.length], data: d }])) },
+    meta: { task: 'ec' },
+  });
+});
+
+/**
+ * Checks XML well-formedness as far as these files need: one root, properly nested and closed tags,
+ * quoted attributes, no raw '<' or stray '&' in text or attribute values.
+ */
+function assertWellFormedXml(xml: string, what: string): string {
+  const body = xml.replace(/^<\?xml [^?]*\?>\s*/, '');
+  const token = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>/g;
+  const stack: string[] = [];
+  let root = '';
+  let last = 0;
+  for (let m = token.exec(body); m; m = token.exec(body)) {
+    const between = body.slice(last, m.index);
+    assert.not.ok(/[<>]/.test(between), `${what}: stray markup near ${JSON.stringify(between.slice(0, 40))}`);
+    assert.not.ok(/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(between + m[3]), `${what}: unescaped & near ${JSON.stringify(m[0].slice(0, 60))}`);
+    last = token.lastIndex;
+    const [, close, name, , selfClose] = m;
+    if (close) assert.is(stack.pop(), name, `${what}: </${name}> closes the wrong element`);
+    else if (!selfClose) {
+      if (!stack.length) {
+        assert.is(root, '', `${what}: more than one root element`);
+        root = name!;
+      }
+      stack.push(name!);
+    } else if (!stack.length) root = root || name!;
+  }
+  assert.is(stack.length, 0, `${what}: unclosed ${stack.join(', ')}`);
+  assert.is(body.slice(last).trim(), '', `${what}: text after the root element`);
+  return root;
+}
+
+test('esm-kn experiment writes the report: results.json keys, CSV, well-formed SVGs, report.html', () => {
+  const out = join(dir, 'report');
+  const r = cli('experiment', '--model', modelDir, '--data', data, '--out', out, '--examples', '2', '--test-examples', '3', '--steps', '3',
+    '--seeds', '2', '--fractions', '10', '50', '--bootstrap', '20', '--max-len', '24', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(errorLines(r.stderr), []);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
+  for (const key of ['meta', 'unablated', 'rows', 'density', 'density_modules', 'key_statement', 'class_edits', 'completeness']) assert.ok(key in results, `results.json has ${key}`);
+  const rows = results.rows as Record<string, unknown>[];
+  // 6 modules x 2 rankings x 2 fractions x (activation, ig, 2 random seeds).
+  assert.is(rows.length, 6 * 2 * 2 * 4);
+  for (const key of ['module', 'method', 'fraction', 'seed', 'accuracy', 'macro_f1', 'model', 'split', 'steps']) assert.ok(key in rows[0]!, `row has ${key}`);
+  assert.equal([...new Set(rows.map((x) => x.method))].sort(), ['activation', 'ig', 'random']);
+  assert.equal([...new Set(rows.filter((x) => x.method === 'random').map((x) => x.seed))].sort(), [0, 1]);
+  assert.ok(rows.every((x) => typeof x.accuracy === 'number' && (x.accuracy as number) >= 0 && (x.accuracy as number) <= 1));
+  const density = results.density as Record<string, unknown>[];
+  assert.is(density.length, NEURON_MODULES.length * 2);
+  for (const key of ['module', 'layer', 'share']) assert.ok(key in density[0]!, `density has ${key}`);
+  const meta = results.meta as Record<string, unknown>;
+  for (const key of ['model', 'test_split', 'random_seeds', 'steps', 'rule', 'scored_records', 'test_records', 'wall_seconds']) assert.ok(key in meta, `meta has ${key}`);
+  assert.is(meta.steps, 3);
+  const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+  assert.is(csv.length, rows.length + 1);
+  assert.ok(csv[0]!.startsWith('module,method,ranking,replacement,fraction,seed,kept,accuracy,macro_f1'), csv[0]);
+  for (const svg of ['accuracy.svg', 'macro_f1.svg', 'density.svg']) {
+    const text = readFileSync(join(out, svg), 'utf8');
+    assert.is(assertWellFormedXml(text, svg), 'svg');
+    assert.ok(text.includes('xmlns="http://www.w3.org/2000/svg"'), `${svg} has the SVG namespace`);
+    assert.ok(text.includes('m=3'), `${svg} says which m produced it`);
+  }
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(html.startsWith('<!DOCTYPE html>') && html.includes('</html>'));
+  assert.is((html.match(/<svg /g) ?? []).length, 3, 'the three figures are inline');
+  assert.ok(html.includes('<table>') && html.includes(String(results.key_statement).slice(0, 20)));
+  assert.ok(existsSync(join(out, 'scores', 'ig.safetensors')) && existsSync(join(out, 'scores', 'activation.safetensors')));
+});
+
+test('esm-kn neurons score | select | ablate | density | edit chain through their files', () => {
+  const scores = join(dir, 'ig.safetensors');
+  const common = ['--data', data, '--max-len', '24', '--quiet'];
+  let r = cli('neurons', 'score', modelDir, '--out', scores, '--examples', '1', '--steps', '2', '--rule', 'gauss-legendre', ...common);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /completeness: mean \|sum of attributions/);
+  const selection = join(dir, 'selection.json');
+  r = cli('neurons', 'select', scores, '--out', selection, '--fractions', '20', '--seeds', '1', '--modules', 'key', 'ffn_in');
+  assert.is(r.status, 0, r.stderr);
+  const sel = JSON.parse(readFileSync(selection, 'utf8')) as { selections: { module: string; kept: number[][] }[] };
+  assert.is(sel.selections.length, 4);
+  assert.is(sel.selections[0]!.kept[0]!.length, Math.round(0.2 * 16));
+  r = cli('neurons', 'ablate', modelDir, selection, '--test-examples', '2', '--json', ...common);
+  assert.is(r.status, 0, r.stderr);
+  const ablated = JSON.parse(r.stdout) as { rows: { method: string }[] };
+  assert.equal(ablated.rows.map((x) => x.method), ['unablated', 'ig', 'random', 'ig', 'random']);
+  r = cli('neurons', 'density', scores, '--top', '5', '--bootstrap', '10');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /key projections/);
+  r = cli('neurons', 'edit', modelDir, scores, '--test-examples', '2', '--modules', 'ffn_in', '--top', '5', ...common);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /suppress/);
+  r = cli('neurons', 'select', join(dir, 'missing.safetensors'), '--out', selection);
+  assert.is(r.status, 1);
+  assert.is(errorLines(r.stderr).length, 1, 'one-line error');
+});
+
+test('scores survive save and load unchanged', async () => {
+  const layout = neuronLayout(tiny.config);
+  const s: NeuronScores = {
+    method: 'ig', layout, classNames: ['x', 'y'], examples: [{ id: 'a', label: 1, residues: 7 }, { id: 'b', label: 0, residues: 9 }],
+    values: Float32Array.from({ length: 2 * layout.total }, (_, i) => Math.cos(i)),
+    completeness: Float32Array.from({ length: 2 * 12 * 3 }, (_, i) => i / 7), meta: { steps: 20, model: 'm' },
+  };
+  const path = join(dir, 'roundtrip.safetensors');
+  await saveScores(path, s);
+  const back = await loadScores(path);
+  assert.equal(back.examples, s.examples);
+  assert.equal(Array.from(back.values), Array.from(s.values));
+  assert.equal(Array.from(back.completeness!), Array.from(s.completeness!));
+  assert.equal(back.layout, s.layout);
+  assert.equal(back.meta, s.meta);
+  assert.is(back.method, 'ig');
+});
+
+test.run();
