@@ -51,13 +51,17 @@ interface Item {
   readonly tokens: Int32Array; // (N + 2)
 }
 
-/** Groups items (sorted by length) into batches of at most `budget` padded tokens. */
-function batches(items: readonly Item[], budget: number): Item[][] {
+/**
+ * Groups items (sorted by length) into batches of at most `budget` padded tokens, and small enough
+ * that one layer's attention maps (B, H, L, L) fit one storage binding (`maxAttnBytes`).
+ */
+function batches(items: readonly Item[], budget: number, heads: number, maxAttnBytes: number): Item[][] {
   const out: Item[][] = [];
   let cur: Item[] = [];
   for (const it of items) {
     const L = Math.max(it.tokens.length, ...cur.map((c) => c.tokens.length));
-    if (cur.length && L * (cur.length + 1) > budget) {
+    const attnBytes = (cur.length + 1) * heads * L * L * 4;
+    if (cur.length && (L * (cur.length + 1) > budget || attnBytes > maxAttnBytes)) {
       out.push(cur);
       cur = [];
     }
@@ -96,7 +100,7 @@ export async function extract(argv: readonly string[]): Promise<void> {
   const layers = normLayers(p.lists.get('repr-layers'), c.numLayers);
   if (include.has('contacts') && !ckpt.hasContactHead) throw new FormatError(modelArg, 'has no contact regression weights (contact_head.regression.*): --include contacts needs them');
   mkdirSync(outDir, { recursive: true });
-  await initEngine();
+  const runtime = await initEngine();
   const model = uploadModel(c, ckpt.params);
   const regW = ckpt.params.get('contact_head.regression.weight')?.data;
   const regB = ckpt.params.get('contact_head.regression.bias')?.data[0] ?? 0;
@@ -105,7 +109,7 @@ export async function extract(argv: readonly string[]): Promise<void> {
   const bar = new Progress('extract', items.length, { unit: 'seq', quiet: p.flags.has('quiet') });
   const D = c.embedDim;
   const V = c.vocabSize;
-  for (const group of batches(sorted, budget)) {
+  for (const group of batches(sorted, budget, c.attentionHeads, runtime.info.maxStorageBindingSize)) {
     const B = group.length;
     const L = Math.max(...group.map((g) => g.tokens.length));
     const tokens = new Int32Array(B * L).fill(c.padIdx);
