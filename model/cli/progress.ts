@@ -51,14 +51,16 @@ export class Progress {
     if (this.opts.quiet || this.drawnAt === this.done) return;
     this.drawnAt = this.done;
     const elapsed = (Date.now() - this.start) / 1000;
-    const rate = this.done / Math.max(elapsed, 1e-9);
+    // Too early for a rate: a first item finishing within milliseconds would claim billions per second.
+    const rate = elapsed >= 0.5 ? this.done / elapsed : NaN;
     const eta = (this.total - this.done) / rate;
     const frac = this.total ? Math.min(1, this.done / this.total) : 1;
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
     const unit = this.opts.unit ?? 'it';
-    const line = `${this.label} [${bar}] ${this.done}/${this.total} ${rate.toFixed(rate < 10 ? 2 : 0)} ${unit}/s ETA ${fmtTime(eta)} ${this.info}`;
+    const rateText = Number.isFinite(rate) ? rate.toFixed(rate < 10 ? 2 : 0) : '--';
+    const line = `${this.label} [${bar}] ${this.done}/${this.total} ${rateText} ${unit}/s ETA ${fmtTime(eta)} ${this.info}`;
     if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
     else process.stderr.write(`${line}\n`);
   }
