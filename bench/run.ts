@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ default: Bench }>> = {
   matmul: () => import('./matmul.js'),
   esm: () => import('./esm.js'),
   ig: () => import('./ig.js'),
+  train: () => import('./train.js'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -17,9 +17,11 @@ import {
 } from '../engine/index.js';
 import { gather } from '../engine/ops/gather.js';
 import { layernorm } from '../engine/ops/layernorm.js';
-import { linear, matmul } from '../engine/ops/matmul.js';
+import { type LinearEpilogue, fusedLinear, linear, matmul } from '../engine/ops/matmul.js';
+import { isGradEnabled } from '../engine/autograd.js';
 import { rotary } from '../engine/ops/rotary.js';
 import { softmax } from '../engine/ops/softmax.js';
+import { attention, fusedAttentionSupported } from '../engine/ops/attention.js';
 import { mul } from '../engine/ops/elementwise.js';
 import type { EsmConfig } from './config.js';
 import { type ParamMap, paramSpec } from './params.js';
@@ -128,7 +130,10 @@ export interface ForwardOptions {
   readonly reprLayers?: readonly number[];
   /** Compute LM logits (B, L, V). */
   readonly logits?: boolean;
-  /** Keep attention probabilities (B, H, L, L) per layer (contacts need them). */
+  /**
+   * Keep attention probabilities (B, H, L, L) per layer (contacts need them). Runs the unfused
+   * attention, which materialises them; otherwise the fused kernel (engine/ops/attention.ts) never does.
+   */
   readonly attentions?: boolean;
   readonly hook?: NeuronHook;
   /**
@@ -151,6 +156,11 @@ function p(m: EsmModel, name: string): Tensor {
   const t = m.params.get(name);
   if (!t) throw new Error(`model has no parameter ${name}`);
   return t;
+}
+
+/** A linear module's weight (out, in) and bias (out). */
+function linearParams(m: EsmModel, module: string): [Tensor, Tensor] {
+  return [p(m, `${module}.weight`), p(m, `${module}.bias`)];
 }
 
 /**
@@ -178,39 +188,63 @@ function ctx0(probs: Tensor, vh: Tensor): number {
   return Math.max(probs.shape[0]!, vh.shape[0]!);
 }
 
-/** One pre-LayerNorm transformer layer (fair-esm TransformerLayer). */
-function layer(m: EsmModel, i: number, x: Tensor, batch: EsmBatch, opts: ForwardOptions, attn: Tensor[] | null): Tensor {
-  const { embedDim: D, attentionHeads: H, headDim: Dh, layerNormEps: eps } = m.config;
+/**
+ * Attention from separate ops, materialising the probabilities (B', H, L, L): used when a caller wants
+ * them (`attentions`, pushed to attn) or the fused kernels do not serve this device or head dim.
+ */
+function unfusedAttention(q: Tensor, k: Tensor, v: Tensor, batch: EsmBatch, H: number, Dh: number, invFreq: readonly number[] | undefined, attn: Tensor[] | null): Tensor {
   const { L } = batch;
-  const pre = `layers.${i}`;
-  const hook = opts.hook ?? ((_l: number, _m: NeuronModule, t: Tensor) => t);
-  const lin = (x: Tensor, name: string) => linear(x, p(m, `${pre}.${name}.weight`), p(m, `${pre}.${name}.bias`));
-
-  const h = layernorm(x, p(m, `${pre}.self_attn_layer_norm.weight`), p(m, `${pre}.self_attn_layer_norm.bias`), eps); // (B, L, D)
-  const q = hook(i, 'query', lin(h, 'self_attn.q_proj')); // (B, L, D)
-  const k = hook(i, 'key', lin(h, 'self_attn.k_proj')); // (B, L, D)
-  const v = hook(i, 'value', lin(h, 'self_attn.v_proj')); // (B, L, D)
-  // fair-esm scales q by Dh^-0.5 before the rotary embedding.
-  const invFreq = m.invFreq.get(i);
   const qh = rotary(heads(scale(q, Dh ** -0.5), L, H, Dh), invFreq); // (B, H, L, Dh)
   const kh = rotary(heads(k, L, H, Dh), invFreq); // (B, H, L, Dh)
   const vh = heads(v, L, H, Dh); // (B, H, L, Dh)
   const scores = matmul(qh, kh, { transB: true }); // (B', H, L, L), B' = B or a hook's wider batch
   const probs = softmax(scores, keyMaskFor(batch, scores.shape[0]!)); // (B', H, L, L), <pad> keys get 0
   if (attn) attn.push(keep(probs));
-  const ctx = reshape(permute(matmul(probs, vh), [0, 2, 1, 3]), [ctx0(probs, vh), L, D]); // (B', L, D)
-  const attnOut = hook(i, 'attn_out', lin(ctx, 'self_attn.out_proj')); // (B, L, D)
-  const x1 = add(x, attnOut); // (B, L, D)
+  return reshape(permute(matmul(probs, vh), [0, 2, 1, 3]), [ctx0(probs, vh), L, H * Dh]); // (B', L, D)
+}
+
+/** The key mask for fused attention at batch `rows`: the batch's own; batch 1's broadcasts. */
+function fusedMask(batch: EsmBatch, rows: number): Tensor {
+  if (rows !== batch.B && batch.B !== 1) throw new Error(`a hook widened batch ${batch.B} to ${rows}; only batch 1 may be widened`);
+  return batch.keyMask;
+}
+
+/** One pre-LayerNorm transformer layer (fair-esm TransformerLayer). */
+function layer(m: EsmModel, i: number, x: Tensor, batch: EsmBatch, opts: ForwardOptions, attn: Tensor[] | null): Tensor {
+  const { attentionHeads: H, headDim: Dh, layerNormEps: eps } = m.config;
+  const pre = `layers.${i}`;
+  const hook = opts.hook ?? ((_l: number, _m: NeuronModule, t: Tensor) => t);
+  const lin = (x: Tensor, name: string) => linear(x, ...linearParams(m, `${pre}.${name}`));
+  const fused = (x: Tensor, name: string, epi: LinearEpilogue) => fusedLinear(x, ...linearParams(m, `${pre}.${name}`), epi);
+
+  const h = layernorm(x, p(m, `${pre}.self_attn_layer_norm.weight`), p(m, `${pre}.self_attn_layer_norm.bias`), eps); // (B, L, D)
+  const q = hook(i, 'query', lin(h, 'self_attn.q_proj')); // (B, L, D)
+  const k = hook(i, 'key', lin(h, 'self_attn.k_proj')); // (B, L, D)
+  const v = hook(i, 'value', lin(h, 'self_attn.v_proj')); // (B, L, D)
+  // fair-esm scales q by Dh^-0.5 and then rotates q and k; both paths do the same.
+  const invFreq = m.invFreq.get(i);
+  const rows = Math.max(q.shape[0]!, k.shape[0]!, v.shape[0]!); // B', wider than B when a hook widened one
+  const ctx = attn || !fusedAttentionSupported(Dh)
+    ? unfusedAttention(q, k, v, batch, H, Dh, invFreq, attn)
+    : attention(q, k, v, H, { scale: Dh ** -0.5, invFreq, mask: fusedMask(batch, rows) }); // (B', L, D)
+  // Without a tape the inference-only fused epilogues apply (the residual one only without a hook,
+  // which must see the projection before the residual is added).
+  const fuse = !isGradEnabled();
+  const x1 = fuse && !opts.hook
+    ? fused(ctx, 'self_attn.out_proj', { residual: x }) // (B, L, D)
+    : add(x, hook(i, 'attn_out', lin(ctx, 'self_attn.out_proj'))); // (B, L, D)
 
   const h2 = layernorm(x1, p(m, `${pre}.final_layer_norm.weight`), p(m, `${pre}.final_layer_norm.bias`), eps); // (B, L, D)
-  const f = hook(i, 'ffn_in', gelu(lin(h2, 'fc1'))); // (B, L, F)
-  const ffnOut = hook(i, 'ffn_out', lin(f, 'fc2')); // (B, L, D)
-  return add(x1, ffnOut); // (B, L, D)
+  const f = hook(i, 'ffn_in', fuse ? fused(h2, 'fc1', { gelu: true }) : gelu(lin(h2, 'fc1'))); // (B, L, F)
+  return fuse && !opts.hook
+    ? fused(f, 'fc2', { residual: x1 }) // (B, L, D)
+    : add(x1, hook(i, 'ffn_out', lin(f, 'fc2'))); // (B, L, D)
 }
 
 /**
  * The ESM-2 forward. Call inside `tidy` (results you keep are returned from it) and inside `noGrad`
- * for inference. Hidden state 0 is the scaled embedding, as fair-esm's representations[0].
+ * for inference, which also fuses GELU and the residual adds into the linear layers' kernels. Hidden
+ * state 0 is the scaled embedding, as fair-esm's representations[0].
  */
 export function esmForward(m: EsmModel, batch: EsmBatch, opts: ForwardOptions = {}): ForwardResult {
   const c = m.config;
@@ -230,7 +264,8 @@ export function esmForward(m: EsmModel, batch: EsmBatch, opts: ForwardOptions = 
   let logits: Tensor | undefined;
   if (opts.logits) {
     // RobertaLMHead: dense -> gelu -> layer_norm -> tied embedding + bias.
-    const h = gelu(linear(last, p(m, 'lm_head.dense.weight'), p(m, 'lm_head.dense.bias'))); // (B, L, D)
+    const dense = linearParams(m, 'lm_head.dense');
+    const h = isGradEnabled() ? gelu(linear(last, ...dense)) : fusedLinear(last, ...dense, { gelu: true }); // (B, L, D)
     const n = layernorm(h, p(m, 'lm_head.layer_norm.weight'), p(m, 'lm_head.layer_norm.bias'), c.layerNormEps);
     logits = linear(n, p(m, 'embed_tokens.weight'), p(m, 'lm_head.bias')); // (B, L, V)
   }

@@ -1,5 +1,8 @@
-// Batched matmul with either operand transposed and a fused bias:
-//   c (B, M, N) = op(a) (B, M, K) . op(b) (B, K, N) + bias (N)
+// Batched matmul with either operand transposed, a fused bias and an optional fused epilogue:
+//   c (B, M, N) = epi(op(a) (B, M, K) . op(b) (B, K, N) + bias (N)),
+// epi = identity, exact GELU (a linear layer followed by its activation), or + res (B, M, N) (a
+// residual connection). Epilogues serve inference (engine/ops/matmul.ts `fusedLinear`): they save a
+// pass over c, which on lavapipe costs as much as a tenth of the product it follows.
 // op(a) = a (B, M, K), or a (B, K, M) read transposed; op(b) = b (B, K, N), or b (B, N, K) read transposed.
 // Shapes, batch strides and the tile order arrive in uniforms; TRANS_A/B, HAS_BIAS, VEC_A/B and the tile
 // sizes are override constants, so one pipeline serves every shape of a given layout.
@@ -44,6 +47,8 @@ override HAS_BIAS: bool = false;
 // vec4 loads (a4, b4) instead of scalar ones; set when the operand's contiguous dim is a multiple of 4.
 override VEC_A: bool = false;
 override VEC_B: bool = false;
+// 0: c = product + bias; 1: c = gelu(product + bias); 2: c = product + bias + res.
+override EPILOGUE: u32 = 0u;
 
 struct Params {
   m: u32,
@@ -65,6 +70,30 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;  // (B, M, N)
 @group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>; // a again, 4 elements per item
 @group(0) @binding(6) var<storage, read> b4: array<vec4<f32>>; // b again, 4 elements per item
+@group(0) @binding(7) var<storage, read> res: array<f32>;      // (B, M, N) added by EPILOGUE 2; else any buffer
+
+const INV_SQRT2: f32 = 0.70710678118654752;
+
+// erf with |error| < 1.2e-7, the same fit as elementwise.wgsl's (so fused and unfused GELU agree).
+fn erf_f32(x: f32) -> f32 {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  let r = 1.0 - t * exp(poly);
+  return select(-r, r, x >= 0.0);
+}
+
+// The epilogue of one output value at flat index o.
+fn epilogue(w: f32, o: u32) -> f32 {
+  if (EPILOGUE == 1u) {
+    return 0.5 * w * (1.0 + erf_f32(w * INV_SQRT2));
+  }
+  if (EPILOGUE == 2u) {
+    return w + res[o];
+  }
+  return w;
+}
 
 // Element of op(a) at (row, kq); kq is clamped so reads past K stay in bounds (callers zero them).
 fn a_at(base: u32, row: u32, kq: u32) -> f32 {
@@ -163,10 +192,10 @@ fn store_row(base: u32, row: u32, n0: u32, v: vec4<f32>, bv: vec4<f32>) {
   }
   let o = base + row * p.n + n0;
   let w = v + bv;
-  if (n0 < p.n) { c[o] = w.x; }
-  if (n0 + 1u < p.n) { c[o + 1u] = w.y; }
-  if (n0 + 2u < p.n) { c[o + 2u] = w.z; }
-  if (n0 + 3u < p.n) { c[o + 3u] = w.w; }
+  if (n0 < p.n) { c[o] = epilogue(w.x, o); }
+  if (n0 + 1u < p.n) { c[o + 1u] = epilogue(w.y, o + 1u); }
+  if (n0 + 2u < p.n) { c[o + 2u] = epilogue(w.z, o + 2u); }
+  if (n0 + 3u < p.n) { c[o + 3u] = epilogue(w.w, o + 3u); }
 }
 
 @compute @workgroup_size(WG)

@@ -6,6 +6,8 @@
 // The cos/sin table comes from the host (float64, rounded to f32) because shader sin/cos are not
 // accurate enough on every adapter (SwiftShader's sin is off by up to 2e-4).
 // Backward is the inverse rotation, i.e. the same map with sin negated: sin_sign = -1.
+// rotary_heads rotates (and scales) every head of a (B, L, H Dh) tensor in place of layout, for fused
+// attention.
 
 override WG: u32 = 256;
 
@@ -35,4 +37,38 @@ fn rotary_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let x2 = x[base + u.half + k];
   out[base + k] = x1 * c - x2 * s;
   out[base + u.half + k] = x2 * c + x1 * s;
+}
+
+struct Heads {
+  n: u32,      // rotate-half chunk pairs: rows R = B L, times H, times Dh / 8
+  l: u32,      // L
+  h: u32,      // H
+  half4: u32,  // Dh / 8: vec4 chunks in half a head row
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> hp: Heads;
+@group(0) @binding(1) var<storage, read> hx: array<vec4<f32>>;          // (R, D), D = H Dh
+@group(0) @binding(2) var<storage, read> hcs: array<vec4<f32>>;         // (L, Dh) cos | sin, as cs
+@group(0) @binding(3) var<storage, read_write> hout: array<vec4<f32>>;  // (R, D) rope(scale x)
+
+// The same rotation (times scale) applied to every head of x in the projections' (B, L, H Dh) layout,
+// 4 pairs per invocation (Dh a multiple of 8): what fused attention reads, with no head split copied.
+@compute @workgroup_size(WG)
+fn rotary_heads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= hp.n) { return; }
+  let c = i % hp.half4;
+  let rest = i / hp.half4;
+  let head = rest % hp.h;
+  let row = rest / hp.h;        // b * L + t
+  let t = row % hp.l;
+  let chunks = 2u * hp.half4;   // vec4s per head row
+  let base = (row * hp.h + head) * chunks + c;
+  let co = hcs[t * chunks + c];
+  let si = hcs[t * chunks + hp.half4 + c];
+  let x1 = hx[base];
+  let x2 = hx[base + hp.half4];
+  hout[base] = (x1 * co - x2 * si) * hp.scale;
+  hout[base + hp.half4] = (x2 * co + x1 * si) * hp.scale;
 }

@@ -5,12 +5,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backward, reshape, rt, tensor, tidyAsync } from '../engine/index.js';
+import { backward, permute, reshape, rt, scale, tensor, tidyAsync } from '../engine/index.js';
 import { dropout, dropoutSeed } from '../engine/ops/dropout.js';
 import { gather, sortPlan } from '../engine/ops/gather.js';
 import type { TensorMeta } from '../engine/ops/op.js';
 import { OPS } from '../engine/ops/registry.js';
-import { ROTARY_CACHE_LIMIT, clearRotaryCache, rotary, rotaryCacheSize } from '../engine/ops/rotary.js';
+import { ROTARY_CACHE_LIMIT, clearRotaryCache, rotary, rotaryCacheSize, rotaryHeads } from '../engine/ops/rotary.js';
 import { arr, randn, rng } from '../engine/ref/array.js';
 import { dropoutMask } from '../engine/ref/dropout.js';
 import { gatherRef } from '../engine/ref/gather.js';
@@ -202,6 +202,19 @@ test('dropout p=0 is an exact copy', async () => {
     const x = Float32Array.from(randn([1001], rng(9)).data);
     const y = await dropout(tensor(x, [1001]), { p: 0, seed: 5 }).f32();
     assertSame(new Uint32Array(y.buffer), new Uint32Array(x.buffer), 'p=0 output');
+  });
+});
+
+test('rotaryHeads equals rotary on split heads, scaled, with a stored inv_freq', async () => {
+  const [B, L, H, Dh] = [2, 11, 3, 16];
+  const x = randn([B, L, H * Dh], rng(8));
+  const invFreq = Array.from({ length: Dh / 2 }, (_, j) => Math.fround(1 / 10000 ** ((2 * j) / Dh)) * 1.001);
+  await tidyAsync(async () => {
+    const t = tensor(x.data, x.shape); // (B, L, H Dh)
+    const split = rotary(permute(reshape(scale(t, 0.25), [B, L, H, Dh]), [0, 2, 1, 3]), invFreq); // (B, H, L, Dh)
+    const want = await permute(split, [0, 2, 1, 3]).f32(); // (B, L, H, Dh)
+    assertClose(await rotaryHeads(t, H, 0.25, invFreq).f32(), arr([B, L, H * Dh], want), 1e-6, 'rotaryHeads');
+    assert.throws(() => rotaryHeads(t, 4, 1), /must be \[B, L, H Dh\] with H = 4 and Dh a multiple of 8/);
   });
 });
 

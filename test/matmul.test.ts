@@ -1,12 +1,14 @@
 /**
  * Matmul beyond the case table: shape errors name both shapes before any GPU work, larger random
  * products in every transpose combination (forward and backward), batch broadcasting, `linear` against
- * PyTorch's layout, and one pipeline per kernel variant whatever the shape.
+ * PyTorch's layout, the portable kernel (forced), fused GELU and residual epilogues, and one pipeline per
+ * kernel variant whatever the shape.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backward, rt, tensor, tidyAsync } from '../engine/index.js';
-import { linear, matmul, planMatmul } from '../engine/ops/matmul.js';
+import { forcePortableMatmul, fusedLinear, linear, matmul, planMatmul } from '../engine/ops/matmul.js';
+import { elementwiseRef } from '../engine/ref/elementwise.js';
 import { ShapeError } from '../engine/ops/op.js';
 import { type Arr, randn, rng } from '../engine/ref/array.js';
 import { matmulRef } from '../engine/ref/matmul.js';
@@ -98,6 +100,52 @@ test('batch broadcasting: size-1 batch dims, missing batch dims, both operands',
   await checkProduct([[37, 20], [4, 20, 41]], NN, 7);
   await checkProduct([[3, 20, 37], [20, 41]], { transA: true, transB: false }, 8);
   await checkProduct([[2, 3, 45, 16], [2, 3, 45, 16]], { transA: false, transB: true }, 9);
+});
+
+test('the portable kernel (devices without subgroups): transposes, bias, batches, edge tiles', async () => {
+  const was = forcePortableMatmul(true);
+  try {
+    await checkProduct([[70, 130], [130, 90], [90]], { transA: false, transB: false }, 20);
+    await checkProduct([[130, 70], [130, 90]], { transA: true, transB: false }, 21);
+    await checkProduct([[36, 44], [52, 44], [52]], { transA: false, transB: true }, 22);
+    await checkProduct([[45, 33], [17, 45]], { transA: true, transB: true }, 23);
+    await checkProduct([[2, 1, 37, 20], [1, 3, 20, 41]], NN, 24);
+    await checkProduct([[40, 6], [6, 2048], [2048]], NN, 25);
+  } finally {
+    forcePortableMatmul(was);
+  }
+});
+
+/** fusedLinear against float64 (linear, then GELU or + residual), on the current kernel path. */
+async function checkFused(seed: number): Promise<void> {
+  const r = rng(seed);
+  const [x, w, bias, res] = [randn([2, 37, 45], r), randn([53, 45], r), randn([53], r), randn([2, 37, 53], r)];
+  const lin = matmulRef.matmul.forward([x, w, bias], { transA: false, transB: true }); // (2, 37, 53)
+  const gelu = elementwiseRef.gelu.forward([lin], { alpha: 0, beta: 0 });
+  const plusRes = elementwiseRef.add.forward([lin, res], {});
+  await tidyAsync(async () => {
+    const [tx, tw, tb, tr] = [x, w, bias, res].map((a) => tensor(a.data, a.shape));
+    const tol = f32Tolerance(45);
+    assertClose(await fusedLinear(tx!, tw!, tb!, { gelu: true }).f32(), gelu, tol, 'linear + gelu');
+    assertClose(await fusedLinear(tx!, tw!, tb!, { residual: tr! }).f32(), plusRes, tol, 'linear + residual');
+  });
+}
+
+test('fusedLinear: GELU and residual epilogues, on both kernels; refuses to run under autograd', async () => {
+  await checkFused(30);
+  const was = forcePortableMatmul(true);
+  try {
+    await checkFused(31);
+  } finally {
+    forcePortableMatmul(was);
+  }
+  await tidyAsync(async () => {
+    const x = tensor(new Float32Array(6), [2, 3]);
+    const w = tensor(new Float32Array(12), [4, 3]);
+    w.requiresGrad = true;
+    assert.throws(() => fusedLinear(x, w, tensor(new Float32Array(4), [4]), { gelu: true }), /inference only/);
+    assert.throws(() => fusedLinear(x, w, tensor(new Float32Array(4), [4]), { residual: tensor(new Float32Array(4), [1, 4]) }), /inference only/);
+  });
 });
 
 test('linear uses PyTorch layout: x (B, L, in) . weight (out, in)^T + bias (out)', async () => {

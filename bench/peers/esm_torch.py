@@ -2,7 +2,8 @@
 (pre-LayerNorm, rotary, exact GELU, LM head; random weights) timed on the same batch shape.
 
 Usage: python3 bench/peers/esm_torch.py {forward|train} LAYERS DIM HEADS BATCH LENGTH REPEATS
-Prints one line: tokens/s (median of REPEATS timed runs after one warm-up).
+Prints one line: tokens/s and tokens per CPU-second of this process (medians of REPEATS timed runs
+after one warm-up); the second shows how much of the rate a loaded machine took away.
 """
 import math
 import statistics
@@ -84,12 +85,13 @@ def main():
             opt.zero_grad()
 
     step()
-    times = []
+    times, cpus = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
-    print(f"{b * l / statistics.median(times):.1f}")
+        cpus.append(time.process_time() - c0)
+    print(f"{b * l / statistics.median(times):.1f} {b * l / statistics.median(cpus):.1f}")
 
 
 if __name__ == "__main__":

@@ -1,21 +1,26 @@
 /**
- * Matmul family (shaders/matmul.wgsl): batched c = op(a) . op(b) + bias, with NumPy broadcasting of the
- * batch dims, either operand transposed (read in place, never copied) and the bias added in the kernel's
- * epilogue. Backward is two more matmuls with flipped transpose flags, summed over broadcast batch dims,
- * plus a sum of dY for the bias.
+ * Matmul family (shaders/matmul.wgsl; shaders/matmul_portable.wgsl where subgroups are missing):
+ * batched c = op(a) . op(b) + bias, with NumPy broadcasting of the batch dims, either operand transposed
+ * (read in place, never copied) and the bias added in the kernel's epilogue. Backward is two more
+ * matmuls with flipped transpose flags, summed over broadcast batch dims, plus a sum of dY for the bias.
  *
  * Shapes: a (..., M, K), or (..., K, M) with transA; b (..., K, N), or (..., N, K) with transB; bias (N);
  * c (..., M, N). A b without batch dims (a linear layer: x (B, L, D) . W) is run as one (B L, D) matrix.
  */
 import matmulWgsl from '../../shaders/matmul.wgsl';
+import matmulPortableWgsl from '../../shaders/matmul_portable.wgsl';
 import { rt } from '../context.js';
 import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
-import { type Shape, Tensor, fmtShape, sizeOf, viewAs } from '../tensor.js';
+import { type Shape, Tensor, empty, fmtShape, sizeOf, viewAs } from '../tensor.js';
+import { isGradEnabled } from '../autograd.js';
 import { broadcastShapes, sumTo } from './elementwise.js';
 import { type OpDef, ShapeError, type TensorMeta, apply, expectDtypes } from './op.js';
 import { sum } from './reduce.js';
 
 const MODULE: ShaderModuleSpec = { name: 'matmul', code: matmulWgsl };
+const PORTABLE: ShaderModuleSpec = { name: 'matmul_portable', code: matmulPortableWgsl };
+/** Rows and columns of c per workgroup of the portable kernel. */
+const PORTABLE_TILE = 32;
 /** Batch dims the kernel decomposes (more are collapsed first where the layout allows). */
 const MAX_BATCH_DIMS = 4;
 
@@ -108,30 +113,44 @@ function collapseBatch(dims: Shape, as: number[], bs: number[]): [number[], numb
   return [d, sa, sb];
 }
 
-/** Tile choice for this device: lanes per workgroup, rows per workgroup, lanes sharing a's loads. */
+/**
+ * Tile choice for this device: lanes per workgroup, rows per workgroup, lanes sharing a's loads; or the
+ * portable kernel (32 x 32 tiles) where subgroups are missing.
+ */
 interface Tiles {
+  readonly portable: boolean;
   readonly wg: number;
   readonly tm: number;
   readonly rg: number;
 }
 
 let subgroupMin: number | undefined;
+let forcePortable = false;
 
 /**
- * The kernel shares a's loads through subgroupShuffle, so it needs subgroups; RG = 8 lanes share them
- * (4 on 4-lane subgroups such as SwiftShader's). On lavapipe WG = 8 is one SIMD register of lanes.
+ * Runs every matmul on the portable kernel (shaders/matmul_portable.wgsl), as on a device without
+ * subgroups: tests check that path on adapters that have them. Returns the previous setting.
+ */
+export function forcePortableMatmul(on: boolean): boolean {
+  const was = forcePortable;
+  forcePortable = on;
+  return was;
+}
+
+/**
+ * The fast kernel shares a's loads through subgroupShuffle, so it needs subgroups of at least 4 lanes;
+ * RG = 8 lanes share them (4 on 4-lane subgroups such as SwiftShader's). On lavapipe WG = 8 is one
+ * SIMD register of lanes. Without subgroups the portable kernel runs.
  */
 function tiles(rows: number): Tiles {
   if (subgroupMin === undefined) {
     const info = (rt().device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
     subgroupMin = rt().info.subgroups ? (info?.subgroupMinSize ?? 0) : 0;
   }
-  if (subgroupMin < 4) {
-    throw new Error(`matmul needs WebGPU subgroups of at least 4 lanes; this device (${rt().info.description}) has none`);
-  }
+  if (forcePortable || subgroupMin < 4) return { portable: true, wg: 64, tm: PORTABLE_TILE, rg: 0 };
   // A short product gets a short tile: rows past M are computed and dropped.
   const tm = rows <= 8 ? 8 : rows <= 16 ? 16 : rows <= 24 ? 24 : 32;
-  return { wg: Math.max(8, Math.min(64, subgroupMin)), tm, rg: subgroupMin >= 8 ? 8 : 4 };
+  return { portable: false, wg: Math.max(8, Math.min(64, subgroupMin)), tm, rg: subgroupMin >= 8 ? 8 : 4 };
 }
 
 /**
@@ -145,21 +164,19 @@ function vectorised(plan: MatmulPlan, attrs: MatmulAttrs): { vecA: boolean; vecB
   };
 }
 
-function kernel(t: Tiles, attrs: MatmulAttrs, hasBias: boolean, vec: { vecA: boolean; vecB: boolean }): KernelSpec {
+/** What the kernel does to each output after the bias (matmul.wgsl's EPILOGUE codes). */
+const EPILOGUES = { none: 0, gelu: 1, residual: 2 } as const;
+type Epilogue = keyof typeof EPILOGUES;
+
+function kernel(t: Tiles, attrs: MatmulAttrs, hasBias: boolean, vec: { vecA: boolean; vecB: boolean }, epi: Epilogue): KernelSpec {
+  const bindings = ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read', 'read'] as const;
+  const flags = { TRANS_A: +attrs.transA, TRANS_B: +attrs.transB, HAS_BIAS: +hasBias, EPILOGUE: EPILOGUES[epi] };
+  if (t.portable) return { module: PORTABLE, entry: 'matmul', bindings, constants: flags };
   return {
     module: MODULE,
     entry: 'matmul',
-    bindings: ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read'],
-    constants: {
-      WG: t.wg,
-      TM: t.tm,
-      RG: t.rg,
-      TRANS_A: +attrs.transA,
-      TRANS_B: +attrs.transB,
-      HAS_BIAS: +hasBias,
-      VEC_A: +vec.vecA,
-      VEC_B: +vec.vecB,
-    },
+    bindings,
+    constants: { WG: t.wg, TM: t.tm, RG: t.rg, ...flags, VEC_A: +vec.vecA, VEC_B: +vec.vecB },
   };
 }
 
@@ -167,11 +184,11 @@ function pad4(v: readonly number[], fill: number): number[] {
   return [...Array<number>(MAX_BATCH_DIMS - v.length).fill(fill), ...v];
 }
 
-/** Records the kernel: out (plan.out) = op(a) . op(b) (+ bias). */
-function launch(a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, plan: MatmulPlan, attrs: MatmulAttrs): void {
+/** Records the kernel: out (plan.out) = epi(op(a) . op(b) (+ bias)), residual read by epi 'residual'. */
+function launch(a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, plan: MatmulPlan, attrs: MatmulAttrs, epi: Epilogue = 'none', residual: Tensor | null = null): void {
   if (!out.size) return;
   const t = tiles(plan.rows);
-  const colTiles = Math.ceil(plan.n / (4 * t.wg));
+  const colTiles = Math.ceil(plan.n / (t.portable ? PORTABLE_TILE : 4 * t.wg));
   const rowTiles = Math.ceil(plan.rows / t.tm);
   // Workgroups run x-fastest. When b's rows are a multiple of 8 KiB apart, a fresh b panel per workgroup
   // keeps hitting the same cache sets (measured -25% at N = 2048 and 4096 on lavapipe), so walk the row
@@ -186,10 +203,10 @@ function launch(a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, plan: Ma
     .u32(plan.rows, plan.n, plan.k, +rowsFirst)
     .u32(...pad4(plan.dims, 1), ...pad4(plan.aStrides, 0), ...pad4(plan.bStrides, 0));
   rt().dispatch({
-    kernel: kernel(t, attrs, bias !== null, vectorised(plan, attrs)),
+    kernel: kernel(t, attrs, bias !== null, vectorised(plan, attrs), epi),
     uniforms: u.finish(),
     // a and b are bound twice: as f32 for scalar loads and as vec4 for aligned ones.
-    buffers: [a.buffer, b.buffer, (bias ?? a).buffer, out.buffer, a.buffer, b.buffer],
+    buffers: [a.buffer, b.buffer, (bias ?? a).buffer, out.buffer, a.buffer, b.buffer, (residual ?? a).buffer],
     workgroups: grid,
   });
 }
@@ -279,4 +296,29 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 /** A linear layer with PyTorch's layout: x (..., in) . weight (out, in)^T + bias (out). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return matmul(x, weight, { transB: true, bias });
+}
+
+/** The extra work `fusedLinear` does on the product: exact GELU, or adding a residual of the output's shape. */
+export type LinearEpilogue = { readonly gelu: true } | { readonly residual: Tensor };
+
+/**
+ * Inference-only linear layer with its next elementwise step fused into the kernel's epilogue:
+ * gelu(x . weight^T + bias), or x . weight^T + bias + residual, in one pass over the output. Nothing
+ * is recorded for autograd, so it throws when gradients would be needed; training composes `linear`
+ * with `gelu` or `add` instead.
+ */
+export function fusedLinear(x: Tensor, weight: Tensor, bias: Tensor, epi: LinearEpilogue): Tensor {
+  const residual = 'residual' in epi ? epi.residual : null;
+  const inputs = residual ? [x, weight, bias, residual] : [x, weight, bias];
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    throw new Error('fusedLinear: inference only (it records no gradient); use linear with gelu or add under autograd');
+  }
+  const attrs: MatmulAttrs = { transA: false, transB: true };
+  const meta = matmulDef.infer(inputs.slice(0, 3), attrs);
+  if (residual && fmtShape(residual.shape) !== fmtShape(meta.shape)) {
+    throw new ShapeError('fusedLinear', `residual ${fmtShape(residual.shape)} must match the output ${fmtShape(meta.shape)}`);
+  }
+  const out = empty(meta.shape, 'f32', residual ? 'linear_residual' : 'linear_gelu');
+  launch(x, weight, bias, out, planMatmul(x.shape, weight.shape, attrs), attrs, residual ? 'residual' : 'gelu', residual);
+  return out;
 }

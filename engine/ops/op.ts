@@ -20,6 +20,7 @@ export type OpName =
   | 'reshape' | 'permute' | 'slice' | 'concat'
   | 'gather'
   | 'softmax'
+  | 'attention'
   | 'layernorm'
   | 'rotary'
   | 'dropout'

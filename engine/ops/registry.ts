@@ -6,6 +6,7 @@ import { elementwiseOps } from './elementwise.js';
 import { matmulOps } from './matmul.js';
 import { gatherOps } from './gather.js';
 import { softmaxOps } from './softmax.js';
+import { attentionOps } from './attention.js';
 import { layernormOps } from './layernorm.js';
 import { rotaryOps } from './rotary.js';
 import { dropoutOps } from './dropout.js';
@@ -21,6 +22,7 @@ export const OPS = {
   ...matmulOps,
   ...gatherOps,
   ...softmaxOps,
+  ...attentionOps,
   ...layernormOps,
   ...rotaryOps,
   ...dropoutOps,

@@ -54,8 +54,11 @@ export function rotaryTableValues(l: number, dh: number, invFreq: readonly numbe
   return out;
 }
 
-/** The cached f32 table for (L, Dh, inv_freq); created (and kept out of every tidy scope) on a miss. */
-function table(l: number, dh: number, invFreq?: readonly number[]): Tensor {
+/**
+ * The cached f32 table (L, Dh) for (L, Dh, inv_freq); created (and kept out of every tidy scope) on a
+ * miss. Fused attention (ops/attention.ts) reads the same table.
+ */
+export function rotaryTable(l: number, dh: number, invFreq?: readonly number[]): Tensor {
   const key = `${l}x${dh}:${invFreq ? invFreq.join(',') : 'default'}`;
   const hit = tables.get(key);
   if (hit) {
@@ -85,9 +88,9 @@ export function clearRotaryCache(): void {
   tables.clear();
 }
 
-const KERNEL = (): KernelSpec => ({
+const KERNEL = (entry: 'rotary_apply' | 'rotary_heads' = 'rotary_apply'): KernelSpec => ({
   module: MODULE,
-  entry: 'rotary_apply',
+  entry,
   bindings: ['uniform', 'read', 'read', 'rw'],
   constants: { WG: defaultWg() },
 });
@@ -101,7 +104,7 @@ function launch(src: Tensor, out: Tensor, sinSign: 1 | -1, invFreq?: readonly nu
   rt().dispatch({
     kernel: KERNEL(),
     uniforms: new Uniforms().u32(pairs, l, dh / 2).f32(sinSign).finish(),
-    buffers: [src.buffer, table(l, dh, invFreq).buffer, out.buffer],
+    buffers: [src.buffer, rotaryTable(l, dh, invFreq).buffer, out.buffer],
     workgroups: grid1d(pairs, defaultWg()),
   });
 }
@@ -145,4 +148,28 @@ export const rotaryOps = { rotary: rotaryOp } as const;
  */
 export function rotary(x: Tensor, invFreq?: readonly number[]): Tensor {
   return apply(rotaryOp, [x], invFreq ? { invFreq } : {});
+}
+
+/**
+ * rope(scale x) for every head of x (B, L, H Dh) in place of layout (no head split), Dh a multiple of 8:
+ * the q' and k' of fused attention (ops/attention.ts). Not an op: nothing is taped, the caller's
+ * backward accounts for the rotation.
+ */
+export function rotaryHeads(x: Tensor, heads: number, scale: number, invFreq?: readonly number[]): Tensor {
+  const [, l, d] = x.shape as [number, number, number];
+  const dh = d / heads;
+  if (x.rank !== 3 || !Number.isInteger(dh) || dh % 8 !== 0) {
+    throw new ShapeError('rotaryHeads', `x ${fmtShape(x.shape)} must be [B, L, H Dh] with H = ${heads} and Dh a multiple of 8`);
+  }
+  const out = empty(x.shape, 'f32', 'rotary_heads');
+  const n = x.size / 8;
+  if (n) {
+    rt().dispatch({
+      kernel: KERNEL('rotary_heads'),
+      uniforms: new Uniforms().u32(n, l, heads, dh / 8).f32(scale).finish(),
+      buffers: [x.buffer, rotaryTable(l, dh, invFreq).buffer, out.buffer],
+      workgroups: grid1d(n, defaultWg()),
+    });
+  }
+  return out;
 }

@@ -31,11 +31,14 @@ export interface RowLayout {
   readonly workgroups: [number, number];
 }
 
-/** The layout shared by the row-wise kernels of softmax, layernorm and crossEntropy. */
-export function rowLayout(rows: number, n: number): RowLayout {
+/**
+ * The layout shared by the row-wise kernels of softmax, layernorm and crossEntropy: the fewest
+ * invocations per row that keep each at or under `elems` elements.
+ */
+export function rowLayout(rows: number, n: number, elems = ELEMS_PER_INVOCATION): RowLayout {
   const wg = defaultWg();
   let tpr = 1;
-  while (tpr < wg && tpr * ELEMS_PER_INVOCATION < n) tpr *= 2;
+  while (tpr < wg && tpr * elems < n) tpr *= 2;
   return { wg, tpr, workgroups: grid1d(rows, wg / tpr) };
 }
 

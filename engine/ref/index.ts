@@ -5,6 +5,7 @@ import { elementwiseRef } from './elementwise.js';
 import { matmulRef } from './matmul.js';
 import { gatherRef } from './gather.js';
 import { softmaxRef } from './softmax.js';
+import { attentionRef } from './attention.js';
 import { layernormRef } from './layernorm.js';
 import { rotaryRef } from './rotary.js';
 import { dropoutRef } from './dropout.js';
@@ -20,6 +21,7 @@ export const REF: { readonly [K in OpName]: RefOp<AttrsOf<K>> } = {
   ...matmulRef,
   ...gatherRef,
   ...softmaxRef,
+  ...attentionRef,
   ...layernormRef,
   ...rotaryRef,
   ...dropoutRef,
