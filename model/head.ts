@@ -73,14 +73,13 @@ export function meanPoolWeights(lengths: readonly number[], L: number): Tensor {
 
 /** Logits (B, C) from the final hidden state (B, L, D). `poolWeights` is needed for mean pooling. */
 export function classify(head: ClassifierHead, last: Tensor, poolWeights?: Tensor): Tensor {
-  const [B, L, D] = last.shape as [number, number, number];
+  const [B, , D] = last.shape as [number, number, number];
   let pooled: Tensor; // (B, D)
   if (head.pooling === 'cls') pooled = reshape(slice(last, [0, 0, 0], [B, 1, D]), [B, D]);
   else {
     if (!poolWeights) throw new Error('classify: mean pooling needs pool weights');
     pooled = sum(mul(last, poolWeights), 1);
   }
-  void L;
   const g = (n: string) => head.params.get(n)!;
   const h = tanh(linear(pooled, g('head.dense.weight'), g('head.dense.bias'))); // (B, D)
   return linear(h, g('head.out.weight'), g('head.out.bias')); // (B, C)
