@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent machine + project setup for esm-kn on Debian 12 (bookworm), run as root.
 # Installs: Mesa's software Vulkan driver (lavapipe) from bookworm-backports, Debian's chromium
-# (for browser tests, once they exist) and the npm dependencies.
+# (browser tests and benchmarks, driven by playwright-core) and the npm dependencies.
 # Why backports: bookworm's own Mesa 22.3 lacks features Dawn requires, so the adapter comes back null.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,17 @@ SRC
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+fi
+
+# Debian's chromium (with SwiftShader's software WebGPU) for the browser tests and `npm run bench -- browser`.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: /usr/bin/chromium is missing and installing it needs root (run: sudo bash scripts/setup.sh)" >&2
+    exit 1
+  fi
+  echo "setup: installing chromium" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 # npm dependencies: install only when package-lock or package.json is newer than node_modules.
