@@ -2,7 +2,7 @@
 // WGSL files are inlined as text, so Node and browser bundles carry the same kernel sources.
 // Code splitting keeps one copy of the engine (and so one GPU device) per process.
 import { build } from 'esbuild';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function walk(dir, pick) {
@@ -37,3 +37,32 @@ await build({
   logLevel: 'warning',
   chunkNames: 'chunks/[name]-[hash]',
 });
+
+// The browser build: the same engine, model and kernels for the page (web/app.ts), the library entry
+// for browsers (web/lib.ts) and the pages that tests and benches drive (test/browser/*.page.ts,
+// bench/browser/*.page.ts), into the static root dist/www with the page's HTML/CSS and the default
+// model. platform 'browser' makes any Node built-in an error, so nothing Node-only slips in.
+const browserEntries = [
+  ...['web/app.ts', 'web/lib.ts'].filter((p) => existsSync(p)),
+  ...walk('test/browser', (p) => p.endsWith('.page.ts')),
+  ...walk('bench/browser', (p) => p.endsWith('.page.ts')),
+];
+mkdirSync('dist/www', { recursive: true });
+if (browserEntries.length > 0) {
+  await build({
+    entryPoints: browserEntries,
+    outdir: 'dist/www',
+    outbase: '.',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    sourcemap: 'linked',
+    loader: { '.wgsl': 'text' },
+    logLevel: 'warning',
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+}
+for (const p of walk('web', (f) => /\.(html|css|svg|png|fasta)$/.test(f))) cpSync(p, join('dist/www', p.slice('web/'.length)));
+cpSync('experiments/models/default', 'dist/www/models/default', { recursive: true });
