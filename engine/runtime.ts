@@ -93,6 +93,12 @@ export class Runtime {
     let k = this.kernels.get(key);
     if (k) return k;
     const label = kernelLabel(spec);
+    // Browsers allow fewer storage buffers than lavapipe (Chromium/SwiftShader: 10, lavapipe: 16):
+    // name the kernel here rather than fail pipeline validation with a generic message.
+    const storage = spec.bindings.filter((b) => b !== 'uniform').length;
+    if (storage > this.info.maxStorageBuffersPerStage) {
+      throw new Error(`${label} binds ${storage} storage buffers; this device (${this.info.description}) allows ${this.info.maxStorageBuffersPerStage} per stage`);
+    }
     let module = this.modules.get(spec.module.name);
     this.device.pushErrorScope('validation');
     if (!module) {
@@ -262,6 +268,17 @@ export class Runtime {
     await this.checkErrors();
   }
 
+  /**
+   * Submits recorded work and returns a wait for everything submitted so far, without waiting now: a
+   * caller can record the next batch while this one runs and await this later (so that at most two
+   * batches are in flight). Errors are reported by the next sync or read.
+   */
+  submitted(): Promise<void> {
+    if (this.lostReason) throw new GpuError('device-lost', this.lostReason, 'submitting');
+    this.flush();
+    return this.waitFor(this.device.queue.onSubmittedWorkDone(), 'waiting for the queue');
+  }
+
   private async waitFor<T>(p: Promise<T>, what: string): Promise<T> {
     return p.catch(async (e: unknown) => {
       if (this.lostReason) throw new GpuError('device-lost', this.lostReason, what);
@@ -273,7 +290,7 @@ export class Runtime {
   /** Dispatch counts per kernel since start (debug and tests). */
   kernelCounts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const k of this.kernels.values()) out[k.label] = k.dispatches;
+    for (const k of this.kernels.values()) out[k.label] = (out[k.label] ?? 0) + k.dispatches; // pipelines of one label add up
     return out;
   }
 

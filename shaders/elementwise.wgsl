@@ -112,6 +112,39 @@ fn unary_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   d_x[i] = d_y[i] * unary_df(bx[i], by[i], ub.alpha);
 }
 
+// Four elements per invocation (n a multiple of 4): on CPU adapters (lavapipe) the per-invocation cost
+// dominates these memory-light kernels, and vec4 loads halve it (measured 2x on 344k elements).
+@group(0) @binding(0) var<uniform> u4: Unary;                          // n: vec4 count
+@group(0) @binding(1) var<storage, read> ux4: array<vec4<f32>>;        // (n) input
+@group(0) @binding(2) var<storage, read_write> uy4: array<vec4<f32>>;  // (n) output
+
+fn unary_f4(x: vec4<f32>, alpha: f32, beta: f32) -> vec4<f32> {
+  return vec4<f32>(unary_f(x.x, alpha, beta), unary_f(x.y, alpha, beta), unary_f(x.z, alpha, beta), unary_f(x.w, alpha, beta));
+}
+
+@compute @workgroup_size(WG)
+fn unary_forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= u4.n) { return; }
+  uy4[i] = unary_f4(ux4[i], u4.alpha, u4.beta);
+}
+
+@group(0) @binding(0) var<uniform> ub4: Unary;                          // n: vec4 count
+@group(0) @binding(1) var<storage, read> bx4: array<vec4<f32>>;         // (n) forward input x
+@group(0) @binding(2) var<storage, read> by4: array<vec4<f32>>;         // (n) forward output y
+@group(0) @binding(3) var<storage, read> d_y4: array<vec4<f32>>;        // (n) upstream gradient
+@group(0) @binding(4) var<storage, read_write> d_x4: array<vec4<f32>>;  // (n) gradient of x
+
+@compute @workgroup_size(WG)
+fn unary_backward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= ub4.n) { return; }
+  let x = bx4[i];
+  let y = by4[i];
+  let a = ub4.alpha;
+  d_x4[i] = d_y4[i] * vec4<f32>(unary_df(x.x, y.x, a), unary_df(x.y, y.y, a), unary_df(x.z, y.z, a), unary_df(x.w, y.w, a));
+}
+
 fn binary_f(a: f32, b: f32) -> f32 {
   switch OP {
     case 0u: { return a + b; }
@@ -141,6 +174,87 @@ fn binary_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     ib += c * bp.b_strides[k / 4][k % 4];
   }
   bout[i] = binary_f(ba[ia], bb[ib]);
+}
+
+// Block-broadcast fast path: each operand's non-broadcast axes form one contiguous block of out's
+// axes, so its element for out[i] is (i / inner) % size (inner: elements of out's axes after the
+// block; size: the operand's element count). Covers batch 1 against batch M (inner 1), per-position
+// weights (1, L, 1) against (M, L, D) (inner D) and trailing biases, without the rank loop.
+struct Tile {
+  n: u32,
+  a_inner: u32,
+  a_size: u32,
+  b_inner: u32,
+  b_size: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> tp: Tile;
+@group(0) @binding(1) var<storage, read> ta: array<f32>;         // a (a_size), block-broadcast to out
+@group(0) @binding(2) var<storage, read> tb: array<f32>;         // b (b_size), block-broadcast to out
+@group(0) @binding(3) var<storage, read_write> tout: array<f32>; // (n) out
+
+@compute @workgroup_size(WG)
+fn binary_tile(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= tp.n) { return; }
+  tout[i] = binary_f(ta[(i / tp.a_inner) % tp.a_size], tb[(i / tp.b_inner) % tp.b_size]);
+}
+
+// binary_tile four elements at a time (n: vec4 count of out). Each operand is either `vec` (inner 1,
+// size a multiple of 4: its vec4 j % (size / 4)) or `splat` (inner a multiple of 4: the four elements
+// share one value, element ((4 j) / inner) % size). Operands are bound twice, as vec4 and as f32.
+struct Tile4 {
+  n: u32,
+  a_inner: u32,
+  a_size: u32,
+  a_splat: u32,
+  b_inner: u32,
+  b_size: u32,
+  b_splat: u32,
+  _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> t4: Tile4;
+@group(0) @binding(1) var<storage, read> t4a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> t4b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> t4out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> t4a1: array<f32>;
+@group(0) @binding(5) var<storage, read> t4b1: array<f32>;
+
+@compute @workgroup_size(WG)
+fn binary_tile4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = linear_index(gid, nwg);
+  if (j >= t4.n) { return; }
+  var a: vec4<f32>;
+  if (t4.a_splat == 1u) { a = vec4<f32>(t4a1[((4u * j) / t4.a_inner) % t4.a_size]); } else { a = t4a[j % (t4.a_size / 4u)]; }
+  var b: vec4<f32>;
+  if (t4.b_splat == 1u) { b = vec4<f32>(t4b1[((4u * j) / t4.b_inner) % t4.b_size]); } else { b = t4b[j % (t4.b_size / 4u)]; }
+  t4out[j] = binary_f4(a, b);
+}
+
+fn binary_f4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  switch OP {
+    case 0u: { return a + b; }
+    case 1u: { return a - b; }
+    case 2u: { return a * b; }
+    default: { return a / b; }
+  }
+}
+
+@group(0) @binding(0) var<uniform> f4: Unary;                           // n: vec4 count (alpha, beta unused)
+@group(0) @binding(1) var<storage, read> f4a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> f4b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> f4out: array<vec4<f32>>;
+
+// Same shape, four elements per invocation.
+@compute @workgroup_size(WG)
+fn binary_flat4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= f4.n) { return; }
+  f4out[i] = binary_f4(f4a[i], f4b[i]);
 }
 
 // Same-shape fast path: no index arithmetic.

@@ -22,6 +22,7 @@ import { rt } from '../engine/context.js';
 import { gpuObject } from '../engine/device.js';
 import { Runtime } from '../engine/runtime.js';
 import { bucketSize } from '../engine/pool.js';
+import { blockBroadcast } from '../engine/ops/elementwise.js';
 import { gpu } from './lib/gpu.js';
 
 test.before(async () => {
@@ -65,13 +66,31 @@ test('using a disposed tensor is an error naming it', () => {
 
 test('one pipeline per kernel spec, whatever the shapes', async () => {
   const r = rt();
+  // Two specs: one element per invocation, and four where the size is a multiple of 4.
   tidy(() => mul(tensor([1, 2], [2]), tensor([3, 4], [2])));
+  tidy(() => mul(tensor([1, 2, 3, 4], [4]), tensor([3, 4, 5, 6], [4])));
   const pipelines = r.pipelineCount;
   tidy(() => {
     for (const n of [1, 7, 300, 4097]) mul(tensor(new Float32Array(n), [n]), tensor(new Float32Array(n), [n]));
   });
   await r.sync();
   assert.is(r.pipelineCount, pipelines);
+});
+
+test('block broadcasts take the tile kernels, interleaved ones the general kernel', () => {
+  assert.equal(blockBroadcast([1, 5, 33], [7, 5, 33]), { inner: 1, size: 165 });
+  assert.equal(blockBroadcast([1, 9, 1], [6, 9, 13]), { inner: 13, size: 9 });
+  assert.equal(blockBroadcast([13], [6, 9, 13]), { inner: 1, size: 13 });
+  assert.equal(blockBroadcast([1], [6, 9]), { inner: 1, size: 1 });
+  assert.equal(blockBroadcast([3, 1, 7, 1], [3, 5, 7, 2]), null);
+  const count = (entry: string) => Object.entries(rt().kernelCounts()).filter(([k]) => k.endsWith(`:${entry}`)).reduce((s, [, n]) => s + n, 0);
+  const before = ['binary_tile', 'binary_tile4', 'binary_forward'].map(count);
+  tidy(() => {
+    add(tensor(new Float32Array(3 * 3 * 5), [3, 3, 5]), tensor(new Float32Array(3 * 5), [1, 3, 5])); // 45 elements
+    add(tensor(new Float32Array(3 * 4 * 5), [3, 4, 5]), tensor(new Float32Array(4 * 5), [1, 4, 5])); // vec4
+    add(tensor(new Float32Array(3 * 4 * 5), [3, 4, 5]), tensor(new Float32Array(3 * 5), [3, 1, 5]));
+  });
+  assert.equal(['binary_tile', 'binary_tile4', 'binary_forward'].map(count), before.map((n) => n + 1));
 });
 
 test('dispatches share one submit until a sync point', async () => {
@@ -146,7 +165,8 @@ test('the profiler times each kernel with timestamp queries', async () => {
   x.dispose();
   y.dispose();
   const labels = rows.map((row) => row.label);
-  for (const k of ['elementwise.wgsl:unary_forward', 'elementwise.wgsl:binary_flat', 'reduce.wgsl:reduce_rows']) {
+  // 4096 elements: the four-per-invocation elementwise kernels.
+  for (const k of ['elementwise.wgsl:unary_forward4', 'elementwise.wgsl:binary_flat4', 'reduce.wgsl:reduce_rows']) {
     assert.ok(labels.includes(k), `${k} timed (got ${labels.join(', ')})`);
   }
   assert.ok(rows.every((row) => row.count >= 1 && row.ms >= 0));

@@ -5,6 +5,7 @@
  */
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { rt } from '../context.js';
+import type { Dispatch } from '../runtime.js';
 import type { KernelSpec, ShaderModuleSpec } from '../kernel.js';
 import { Uniforms } from '../kernel.js';
 import { type Shape, Tensor, empty, fmtShape, viewAs } from '../tensor.js';
@@ -32,11 +33,11 @@ export interface UnaryAttrs {
 }
 type UnarySaved = { x: Tensor; y: Tensor };
 
-function unaryKernel(name: UnaryName, entry: 'unary_forward' | 'unary_backward'): KernelSpec {
+function unaryKernel(name: UnaryName, entry: 'unary_forward' | 'unary_backward' | 'unary_forward4' | 'unary_backward4'): KernelSpec {
   return {
     module: MODULE,
     entry,
-    bindings: entry === 'unary_forward' ? ['uniform', 'read', 'rw'] : ['uniform', 'read', 'read', 'read', 'rw'],
+    bindings: entry.startsWith('unary_forward') ? ['uniform', 'read', 'rw'] : ['uniform', 'read', 'read', 'read', 'rw'],
     constants: { WG: defaultWg(), OP: UNARY_CODE[name] },
   };
 }
@@ -53,22 +54,23 @@ function unaryDef(name: UnaryName): OpDef<UnaryAttrs, UnarySaved> {
       return { shape: x!.shape, dtype: 'f32' };
     },
     forward([x], a, out) {
-      const wg = defaultWg();
+      const v = out.size % 4 === 0 ? 4 : 1; // four elements per invocation where they fit
       rt().dispatch({
-        kernel: unaryKernel(name, 'unary_forward'),
-        uniforms: unaryUniforms(out.size, a),
+        kernel: unaryKernel(name, v === 4 ? 'unary_forward4' : 'unary_forward'),
+        uniforms: unaryUniforms(out.size / v, a),
         buffers: [x!.buffer, out.buffer],
-        workgroups: grid1d(out.size, wg),
+        workgroups: grid1d(out.size / v, defaultWg()),
       });
       return { x: x!, y: out };
     },
     backward(dy, s, a) {
       const dx = empty(s.x.shape, 'f32', `d_${name}`);
+      const v = dx.size % 4 === 0 ? 4 : 1;
       rt().dispatch({
-        kernel: unaryKernel(name, 'unary_backward'),
-        uniforms: unaryUniforms(dx.size, a),
+        kernel: unaryKernel(name, v === 4 ? 'unary_backward4' : 'unary_backward'),
+        uniforms: unaryUniforms(dx.size / v, a),
         buffers: [s.x.buffer, s.y.buffer, dy.buffer, dx.buffer],
-        workgroups: grid1d(dx.size, defaultWg()),
+        workgroups: grid1d(dx.size / v, defaultWg()),
       });
       return [dx];
     },
@@ -98,6 +100,75 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
   return out.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]!));
 }
 
+/**
+ * How `shape` broadcasts to `out` when its non-1 axes (right-aligned) form one contiguous block of
+ * out's axes: element i of out reads element (i / inner) % size. Null when broadcast axes interleave.
+ */
+export function blockBroadcast(shape: Shape, out: Shape): { inner: number; size: number } | null {
+  const off = out.length - shape.length;
+  const kept = out.map((_, i) => i >= off && shape[i - off] !== 1 && out[i] !== 1);
+  const first = kept.indexOf(true);
+  const last = kept.lastIndexOf(true);
+  if (first < 0) return { inner: 1, size: 1 };
+  for (let i = first; i <= last; i++) if (!kept[i] && out[i] !== 1) return null;
+  const size = out.slice(first, last + 1).reduce((p, d) => p * d, 1);
+  const inner = out.slice(last + 1).reduce((p, d) => p * d, 1);
+  return { inner, size };
+}
+
+/** An operand of binary_tile4: vec4 reads (inner 1, size a multiple of 4) or one value per 4 (splat). */
+function tile4Mode(t: { inner: number; size: number }): 0 | 1 | null {
+  if (t.size === 1 || t.inner % 4 === 0) return 1;
+  return t.inner === 1 && t.size % 4 === 0 ? 0 : null;
+}
+
+/**
+ * The kernel choice for out = a op b: same shapes (flat), block broadcasts (tile), anything else
+ * (the general rank loop); four elements per invocation where the sizes allow.
+ */
+function binaryLaunch(op: number, a: Tensor, b: Tensor, out: Tensor): Dispatch {
+  const v4 = out.size % 4 === 0;
+  const kernel = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ module: MODULE, entry, bindings, constants: { WG: defaultWg(), OP: op } });
+  const rw = ['uniform', 'read', 'read', 'rw'] as const;
+  if (a.shape.join() === b.shape.join()) {
+    const n = v4 ? out.size / 4 : out.size;
+    return {
+      kernel: kernel(v4 ? 'binary_flat4' : 'binary_flat', [...rw]),
+      uniforms: v4 ? new Uniforms().u32(n, 0, 0, 0).finish() : binaryUniforms(a, b, out),
+      buffers: [a.buffer, b.buffer, out.buffer],
+      workgroups: grid1d(n, defaultWg()),
+    };
+  }
+  const ta = blockBroadcast(a.shape, out.shape);
+  const tb = blockBroadcast(b.shape, out.shape);
+  if (ta && tb) {
+    const ma = tile4Mode(ta);
+    const mb = tile4Mode(tb);
+    if (v4 && ma !== null && mb !== null) {
+      return {
+        kernel: kernel('binary_tile4', [...rw, 'read', 'read']),
+        uniforms: new Uniforms().u32(out.size / 4, ta.inner, ta.size, ma, tb.inner, tb.size, mb, 0).finish(),
+        buffers: [a.buffer, b.buffer, out.buffer, a.buffer, b.buffer],
+        workgroups: grid1d(out.size / 4, defaultWg()),
+      };
+    }
+    return {
+      kernel: kernel('binary_tile', [...rw]),
+      uniforms: new Uniforms().u32(out.size, ta.inner, ta.size, tb.inner, tb.size, 0, 0, 0).finish(),
+      buffers: [a.buffer, b.buffer, out.buffer],
+      workgroups: grid1d(out.size, defaultWg()),
+    };
+  }
+  return { kernel: kernel('binary_forward', [...rw]), uniforms: binaryUniforms(a, b, out), buffers: [a.buffer, b.buffer, out.buffer], workgroups: grid1d(out.size, defaultWg()) };
+}
+
+/** Uniforms of binary_forward and binary_flat: sizes, out shape and both operands' strides. */
+function binaryUniforms(a: Tensor, b: Tensor, out: Tensor): Uint8Array {
+  const u = new Uniforms().u32(out.size, out.rank, 0, 0);
+  u.u32(...vec8(out.shape), ...vec8(broadcastStrides(a.shape, out.shape)), ...vec8(broadcastStrides(b.shape, out.shape)));
+  return u.finish();
+}
+
 function vec8(v: readonly number[]): number[] {
   return Array.from({ length: MAX_RANK }, (_, i) => v[i] ?? 0);
 }
@@ -112,20 +183,7 @@ function binaryDef(name: BinaryName): OpDef<Record<string, never>, BinarySaved> 
       return { shape: broadcastShapes(name, a!.shape, b!.shape), dtype: 'f32' };
     },
     forward([a, b], _attrs, out) {
-      const flat = a!.shape.join() === b!.shape.join();
-      const u = new Uniforms().u32(out.size, out.rank, 0, 0);
-      u.u32(...vec8(out.shape), ...vec8(broadcastStrides(a!.shape, out.shape)), ...vec8(broadcastStrides(b!.shape, out.shape)));
-      rt().dispatch({
-        kernel: {
-          module: MODULE,
-          entry: flat ? 'binary_flat' : 'binary_forward',
-          bindings: ['uniform', 'read', 'read', 'rw'],
-          constants: { WG: defaultWg(), OP: BINARY_CODE[name] },
-        },
-        uniforms: u.finish(),
-        buffers: [a!.buffer, b!.buffer, out.buffer],
-        workgroups: grid1d(out.size, defaultWg()),
-      });
+      rt().dispatch(binaryLaunch(BINARY_CODE[name], a!, b!, out));
       // Only what the rule needs is saved: add/sub nothing, mul a and b, div b and y.
       return {
         a: name === 'mul' ? a! : null,

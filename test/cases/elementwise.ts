@@ -25,5 +25,21 @@ export const elementwiseCases: OpCase[] = [
   opCase({ op: 'mul', name: '[1,9]*[8,1]', shapes: [[1, 9], [8, 1]], attrs: {} }),
   opCase({ op: 'mul', name: 'scalar [1]*[2,3,4]', shapes: [[1], [2, 3, 4]], attrs: {} }),
   opCase({ op: 'div', name: '[3,4,5]/[3,1,5]', shapes: [[3, 4, 5], [3, 1, 5]], attrs: {}, draw: ['normal', 'away0'] }),
+  // Block broadcasts (binary_tile): batch 1 against batch M, per-position weights, a trailing vector.
+  opCase({ op: 'add', name: 'rows [7,5,33]+[1,5,33]', shapes: [[7, 5, 33], [1, 5, 33]], attrs: {} }),
+  opCase({ op: 'add', name: 'rows [5,33]+[3,5,33]', shapes: [[5, 33], [3, 5, 33]], attrs: {} }),
+  opCase({ op: 'mul', name: 'positions [6,9,13]*[1,9,1]', shapes: [[6, 9, 13], [1, 9, 1]], attrs: {} }),
+  opCase({ op: 'mul', name: 'positions [1,9,1]*[6,9,13]', shapes: [[1, 9, 1], [6, 9, 13]], attrs: {} }),
+  opCase({ op: 'sub', name: 'middle [3,1,7,1]-[1,5,7,2]', shapes: [[3, 1, 7, 1], [1, 5, 7, 2]], attrs: {} }),
+  // Four elements per invocation (sizes a multiple of 4): unary, flat, tile4 with vec and splat operands.
+  opCase({ op: 'gelu', name: 'vec4 [3,8,12]', shapes: [[3, 8, 12]], attrs: U }),
+  opCase({ op: 'tanh', name: 'vec4 [4,64]', shapes: [[4, 64]], attrs: U }),
+  opCase({ op: 'affine', name: 'vec4 [20]', shapes: [[20]], attrs: { alpha: -3, beta: 0.5 } }),
+  opCase({ op: 'add', name: 'vec4 same [6,8]', shapes: [[6, 8], [6, 8]], attrs: {} }),
+  opCase({ op: 'add', name: 'vec4 rows [5,6,8]+[1,6,8]', shapes: [[5, 6, 8], [1, 6, 8]], attrs: {} }),
+  opCase({ op: 'mul', name: 'vec4 positions [6,9,12]*[1,9,1]', shapes: [[6, 9, 12], [1, 9, 1]], attrs: {} }),
+  opCase({ op: 'sub', name: 'vec4 bias [8]-[5,3,8]', shapes: [[8], [5, 3, 8]], attrs: {} }),
+  opCase({ op: 'mul', name: 'tile, not vec4 [5,6,6]*[1,6,1]', shapes: [[5, 6, 6], [1, 6, 1]], attrs: {} }),
+  opCase({ op: 'div', name: 'vec4 same [64]', shapes: [[64], [64]], attrs: {}, draw: ['normal', 'away0'] }),
   opCase({ op: 'div', name: 'same [70]', shapes: [[70], [70]], attrs: {}, draw: ['normal', 'away0'] }),
 ];
