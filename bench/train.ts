@@ -56,6 +56,8 @@ const bench: Bench = {
       cpus.push((c.user + c.system) / 1e6);
       ctx.log(`train: step ${i + 1}: ${times[i]!.toFixed(2)} s (${cpus[i]!.toFixed(2)} CPU-s), loss ${loss.toFixed(4)}, live GPU memory ${mib()} MiB`);
     }
+    const profile = await rt().profiler?.table();
+    if (profile) ctx.log(`train: GPU time per kernel over the warm-up and ${repeats} timed steps (ESMKN_PROFILE=1)\n${profile}`);
     ctx.log(`train: ${(B * L / median(times)).toFixed(1)} tokens/s, ${(B * L / median(cpus)).toFixed(1)} tokens per CPU-second (median of ${repeats}; load average ${loadavg()[0]!.toFixed(2)})`);
     opt.dispose();
     disposeModel(model);

@@ -128,6 +128,95 @@ fn layernorm_backward_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
   }
 }
 
+// vec4 twins of the two row kernels for D a multiple of 4 (the model's D): lavapipe loads lane by
+// lane, each element bounds-checked, and a vec4 load shares the per-lane part among 4 elements.
+// Same bindings as above, read 4 elements per item; same sums in the same order per lane and
+// component, then the components are added.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;             // (R, D / 4)
+@group(0) @binding(2) var<storage, read> gamma4: array<vec4<f32>>;         // (D / 4)
+@group(0) @binding(3) var<storage, read> beta4: array<vec4<f32>>;          // (D / 4)
+@group(0) @binding(4) var<storage, read_write> y4: array<vec4<f32>>;       // (R, D / 4)
+
+fn hsum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_forward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg, lid);
+  let lane = lid % p.tpr;
+  let live = row < p.rows;
+  let d4 = p.d / 4u;
+  let base = row * d4;
+  let inv_d = 1.0 / f32(p.d);
+
+  var s = vec4<f32>(0.0);
+  if (live) {
+    for (var j = lane; j < d4; j += p.tpr) {
+      s += x4[base + j];
+    }
+  }
+  let mean = segment_sum2(lid, lane, vec2<f32>(hsum(s), 0.0)).x * inv_d;
+
+  var ss = vec4<f32>(0.0);
+  if (live) {
+    for (var j = lane; j < d4; j += p.tpr) {
+      let c = x4[base + j] - mean;
+      ss += c * c;
+    }
+  }
+  let rstd = inverseSqrt(segment_sum2(lid, lane, vec2<f32>(hsum(ss), 0.0)).x * inv_d + p.eps);
+
+  if (live) {
+    for (var j = lane; j < d4; j += p.tpr) {
+      y4[base + j] = (x4[base + j] - mean) * rstd * gamma4[j] + beta4[j];
+    }
+    if (lane == 0u) {
+      mean_out[row] = mean;
+      rstd_out[row] = rstd;
+    }
+  }
+}
+
+@group(0) @binding(1) var<storage, read> bx4: array<vec4<f32>>;         // (R, D / 4) forward input
+@group(0) @binding(2) var<storage, read> bgamma4: array<vec4<f32>>;     // (D / 4)
+@group(0) @binding(5) var<storage, read> d_y4: array<vec4<f32>>;        // (R, D / 4) upstream gradient
+@group(0) @binding(6) var<storage, read_write> d_x4: array<vec4<f32>>;  // (R, D / 4) gradient of x
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg, lid);
+  let lane = lid % p.tpr;
+  let live = row < p.rows;
+  let d4 = p.d / 4u;
+  let base = row * d4;
+
+  var mean = 0.0;
+  var rstd = 0.0;
+  var acc_g = vec4<f32>(0.0);
+  var acc_gx = vec4<f32>(0.0);
+  if (live) {
+    mean = bmean[row];
+    rstd = brstd[row];
+    for (var j = lane; j < d4; j += p.tpr) {
+      let g = d_y4[base + j] * bgamma4[j];
+      acc_g += g;
+      acc_gx += g * (bx4[base + j] - mean) * rstd;
+    }
+  }
+  let sums = segment_sum2(lid, lane, vec2<f32>(hsum(acc_g), hsum(acc_gx))) / f32(p.d);
+
+  if (live) {
+    for (var j = lane; j < d4; j += p.tpr) {
+      let g = d_y4[base + j] * bgamma4[j];
+      let xhat = (bx4[base + j] - mean) * rstd;
+      d_x4[base + j] = rstd * (g - sums.x - xhat * sums.y);
+    }
+  }
+}
+
 struct Cols {
   rows: u32,    // R
   d: u32,       // D

@@ -30,10 +30,18 @@ export interface LayernormAttrs {
 }
 type LayernormSaved = { x: Tensor; gamma: Tensor; mean: Tensor; rstd: Tensor };
 
-type Entry = 'layernorm_forward' | 'layernorm_backward_x' | 'layernorm_param_partial' | 'layernorm_param_reduce';
+type Entry =
+  | 'layernorm_forward'
+  | 'layernorm_forward4'
+  | 'layernorm_backward_x'
+  | 'layernorm_backward_x4'
+  | 'layernorm_param_partial'
+  | 'layernorm_param_reduce';
 const BINDINGS: Record<Entry, readonly BindingKind[]> = {
   layernorm_forward: ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
+  layernorm_forward4: ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
   layernorm_backward_x: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  layernorm_backward_x4: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
   layernorm_param_partial: ['uniform', 'read', 'read', 'read', 'read', 'rw'],
   layernorm_param_reduce: ['uniform', 'read', 'rw', 'rw'],
 };
@@ -106,7 +114,8 @@ const layernormOp: OpDef<LayernormAttrs, LayernormSaved> = {
     const { tpr, workgroups } = rowLayout(rows, d, ELEMS_PER_INVOCATION);
     if (rows) {
       rt().dispatch({
-        kernel: kernel('layernorm_forward'),
+        // vec4 loads where D allows (every row then starts on a 16-byte boundary).
+        kernel: kernel(d % 4 === 0 ? 'layernorm_forward4' : 'layernorm_forward'),
         uniforms: rowUniforms(rows, d, tpr, a.eps),
         buffers: [x!.buffer, gamma!.buffer, beta!.buffer, out.buffer, mean.buffer, rstd.buffer],
         workgroups,
@@ -122,7 +131,7 @@ const layernormOp: OpDef<LayernormAttrs, LayernormSaved> = {
       const { tpr, workgroups } = rowLayout(rows, d, ELEMS_PER_INVOCATION);
       if (rows) {
         rt().dispatch({
-          kernel: kernel('layernorm_backward_x'),
+          kernel: kernel(d % 4 === 0 ? 'layernorm_backward_x4' : 'layernorm_backward_x'),
           uniforms: rowUniforms(rows, d, tpr, a.eps),
           buffers: [s.x.buffer, s.gamma.buffer, s.mean.buffer, s.rstd.buffer, dy.buffer, dx.buffer],
           workgroups,

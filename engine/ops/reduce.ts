@@ -51,8 +51,15 @@ function toEnd(rank: number, axes: readonly number[]): number[] {
   return [...[...Array(rank).keys()].filter((i) => !axes.includes(i)), ...axes];
 }
 
-function spec(entry: string, name: ReduceName, bindings: KernelSpec['bindings']): KernelSpec {
-  return { module: MODULE, entry, bindings, constants: { WG: defaultWg(), OP: OP_CODE[name] } };
+/**
+ * Workgroup size of reduce_cols(4). Its threads are the outputs only (80 vec4 threads for a bias
+ * gradient of (B L, 320)), so 256-wide workgroups left one or two groups and one of lavapipe's two
+ * worker threads did most of the sum; 32 (four 8-lane SIMD groups) spreads them over both.
+ */
+const COLS_WG = 32;
+
+function spec(entry: string, name: ReduceName, bindings: KernelSpec['bindings'], wg = defaultWg()): KernelSpec {
+  return { module: MODULE, entry, bindings, constants: { WG: wg, OP: OP_CODE[name] } };
 }
 
 function oriUniforms(o: number, r: number, i: number, scale: number): Uint8Array {
@@ -61,12 +68,14 @@ function oriUniforms(o: number, r: number, i: number, scale: number): Uint8Array
 
 /** Launches x (O, R, I) -> y (O, I). */
 function reduceOri(name: ReduceName, x: Tensor, y: Tensor, [o, r, i]: [number, number, number]): void {
-  const wg = defaultWg();
   const u = oriUniforms(o, r, i, r ? 1 / r : 0);
   if (i === 1) {
     rt().dispatch({ kernel: spec('reduce_rows', name, ['uniform', 'read', 'rw']), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(o, 1) });
   } else {
-    rt().dispatch({ kernel: spec('reduce_cols', name, ['uniform', 'read', 'rw']), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(o * i, wg) });
+    const wg = Math.min(COLS_WG, defaultWg());
+    const vec = i % 4 === 0;
+    const entry = vec ? 'reduce_cols4' : 'reduce_cols';
+    rt().dispatch({ kernel: spec(entry, name, ['uniform', 'read', 'rw'], wg), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(vec ? (o * i) / 4 : o * i, wg) });
   }
 }
 

@@ -19,4 +19,6 @@ export const layernormCases: OpCase[] = [
   opCase({ op: 'layernorm', name: 'rows 301 [301,5] partial workgroup', shapes: [[301, 5], [5], [5]], attrs: EPS, reduce: 301 }),
   opCase({ op: 'layernorm', name: 'rows 700 chunked dgamma [7,100,9]', shapes: [[7, 100, 9], [9], [9]], attrs: EPS, reduce: 700 }),
   opCase({ op: 'layernorm', name: 'eps 0.5 [4,6]', shapes: [[4, 6], [6], [6]], attrs: { eps: 0.5 }, reduce: 6 }),
+  opCase({ op: 'layernorm', name: 'vec4 rows, partial workgroup [301,8]', shapes: [[301, 8], [8], [8]], attrs: EPS, reduce: 301 }),
+  opCase({ op: 'layernorm', name: 'vec4 rows, model width [2,9,320]', shapes: [[2, 9, 320], [320], [320]], attrs: EPS, reduce: 320 }),
 ];

@@ -12,4 +12,7 @@ export const reduceCases: OpCase[] = [
   opCase({ op: 'max', name: 'last [6,77]', shapes: [[6, 77]], attrs: { axes: [1], keepDims: false } }),
   opCase({ op: 'max', name: 'first [19,4]', shapes: [[19, 4]], attrs: { axes: [0], keepDims: true } }),
   opCase({ op: 'max', name: 'non-contiguous [3,2,4] axes 0,2', shapes: [[3, 2, 4]], attrs: { axes: [0, 2], keepDims: false } }),
+  opCase({ op: 'sum', name: 'bias gradient, vec4 columns [2,37,12] axes 0,1', shapes: [[2, 37, 12]], attrs: { axes: [0, 1], keepDims: false }, reduce: 74 }),
+  opCase({ op: 'mean', name: 'middle, vec4 columns [3,45,8]', shapes: [[3, 45, 8]], attrs: { axes: [1], keepDims: false }, reduce: 45 }),
+  opCase({ op: 'max', name: 'middle, vec4 columns [2,33,20]', shapes: [[2, 33, 20]], attrs: { axes: [1], keepDims: true } }),
 ];
