@@ -3,7 +3,7 @@
 // One example, one module (e.g. layer 3's key projection) of width W over L token positions:
 //   ig_scale       the M scaled copies of its activation a as one batch, for the quadrature nodes
 //                  alpha_k: x[k, l, w] = base[w] + alpha_k * (a[l, w] - base[w]) at the scaled
-//                  positions [pos_lo, pos_hi), a[l, w] elsewhere.
+//                  positions [pos_lo, pos_hi), a[l, w] elsewhere (ig_scale4: four neurons at a time).
 //   ig_accumulate  gradient times input with the quadrature weights, summed over the scaled positions:
 //                  c[w] = sum_l (a[l, w] - base[w]) * sum_k weight_k * g[k, l, w], added to a row of the
 //                  per-neuron score buffer (so scores stay on the GPU until a block of examples is done)
@@ -55,6 +55,32 @@ fn ig_scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   }
   let b = s_base[lw % su.w];
   s_x[i] = b + s_nodes[(su.node0 + k) * 2u] * (a - b);
+}
+
+// ig_scale four neurons per invocation (W a multiple of 4; su4.w is still W): a quarter of the
+// invocations and their index arithmetic, which dominate this store-bound kernel on CPU adapters.
+@group(0) @binding(0) var<uniform> su4: Scale;
+@group(0) @binding(1) var<storage, read> s4_a: array<vec4<f32>>;        // (L, W / 4)
+@group(0) @binding(2) var<storage, read> s4_base: array<vec4<f32>>;     // (W / 4)
+@group(0) @binding(3) var<storage, read> s4_nodes: array<f32>;          // (K, 2)
+@group(0) @binding(4) var<storage, read_write> s4_x: array<vec4<f32>>;  // (M, L, W / 4)
+
+@compute @workgroup_size(WG)
+fn ig_scale4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * WG;
+  let w4 = su4.w / 4u;
+  let per_row = su4.l * w4;
+  if (j >= su4.m * per_row) { return; }
+  let k = j / per_row;
+  let lw = j % per_row;
+  let pos = lw / w4;
+  let a = s4_a[lw];
+  if (pos < su4.pos_lo || pos >= su4.pos_hi) {
+    s4_x[j] = a;
+    return;
+  }
+  let b = s4_base[lw % w4];
+  s4_x[j] = b + s4_nodes[(su4.node0 + k) * 2u] * (a - b);
 }
 
 struct Accumulate {

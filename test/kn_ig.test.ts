@@ -30,6 +30,7 @@ const randn = (n: number, seed: number): Float32Array => {
 };
 
 // M rows from node0 of a K-node table, L positions, W neurons, scaled positions [lo, hi).
+// W = 300 and 700 take ig_scale4 (W a multiple of 4); W = 1 and 7 the one-neuron-per-invocation kernel.
 const KERNEL_CASES: readonly { name: string; M: number; L: number; W: number; node0: number; K: number; lo: number; hi: number }[] = [
   { name: 'one of everything', M: 1, L: 1, W: 1, node0: 0, K: 1, lo: 0, hi: 1 },
   { name: 'all positions', M: 3, L: 5, W: 7, node0: 0, K: 4, lo: 0, hi: 5 },

@@ -181,6 +181,7 @@ function firstPass(ctx: IgContext, ex: IgExample): { px: Tensor; hiddens: Map<nu
 export async function igExampleScores(ctx: IgContext, ex: IgExample): Promise<void> {
   await tidyAsync(async () => {
     const { px, hiddens } = firstPass(ctx, ex);
+    let inFlight: Promise<void> | null = null;
     for (const module of ctx.modules) {
       for (let layer = 0; layer < ctx.layout.numLayers; layer++) {
         tidy(() => {
@@ -193,11 +194,16 @@ export async function igExampleScores(ctx: IgContext, ex: IgExample): Promise<vo
           a.t?.dispose();
           pb?.dispose();
         });
-        // Waiting per pair (not reading anything back) bounds the work in flight: thousands of queued
-        // dispatches with their bind groups crash lavapipe, and the pool can reuse the pair's buffers.
-        await rt().sync();
+        // At most two pairs in flight: the next pair is recorded while this one runs, and waiting for the
+        // previous one bounds the queue (thousands of queued dispatches with their bind groups crash
+        // lavapipe) and lets the pool reuse the pairs' buffers.
+        const done = rt().submitted();
+        done.catch(() => undefined); // awaited below or by the next pair; a rejection is not unhandled
+        if (inFlight) await inFlight;
+        inFlight = done;
       }
     }
+    await rt().sync();
   });
 }
 

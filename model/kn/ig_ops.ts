@@ -50,11 +50,12 @@ export function checkIgInputs(op: string, a: Tensor, base: Tensor, nodes: Tensor
 export function igScale(a: Tensor, base: Tensor, nodes: Tensor, chunk: NodeChunk, pos: PositionRange): Tensor {
   const [L, W] = checkIgInputs('igScale', a, base, nodes, chunk, pos);
   const x = empty([chunk.m, L, W], 'f32', 'ig_scaled'); // (M, L, W)
+  const v = W % 4 === 0 ? 4 : 1; // four neurons per invocation where W allows
   rt().dispatch({
-    kernel: spec('ig_scale', ['uniform', 'read', 'read', 'read', 'rw']),
+    kernel: spec(v === 4 ? 'ig_scale4' : 'ig_scale', ['uniform', 'read', 'read', 'read', 'rw']),
     uniforms: new Uniforms().u32(chunk.m, L, W, pos.lo, pos.hi, chunk.node0, 0, 0).finish(),
     buffers: [a.buffer, base.buffer, nodes.buffer, x.buffer],
-    workgroups: grid1d(x.size, defaultWg()),
+    workgroups: grid1d(x.size / v, defaultWg()),
   });
   return x;
 }
