@@ -12,6 +12,12 @@ export interface DeviceInfo {
   readonly isFallback: boolean;
   readonly f16: boolean;
   readonly subgroups: boolean;
+  /**
+   * Smallest and largest subgroup size (lanes) the adapter reports; 0 without the subgroups feature
+   * or when unreported. lavapipe: 8; SwiftShader: 4. Kernels never assume a size.
+   */
+  readonly subgroupMinSize: number;
+  readonly subgroupMaxSize: number;
   readonly timestamps: boolean;
   readonly maxInvocations: number;
   readonly maxWorkgroupStorage: number;
@@ -104,11 +110,16 @@ async function createDevice(): Promise<GpuContext> {
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'esm-kn' });
   const l = device.limits;
   const ai = adapter.info;
+  const subgroups = device.features.has('subgroups' as GPUFeatureName);
+  // GPUAdapterInfo.subgroupMin/MaxSize are newer than some @webgpu/types versions, hence the cast.
+  const sizes = ai as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const info: DeviceInfo = {
     description: [ai.vendor, ai.architecture, ai.device, ai.description].filter(Boolean).join(' / '),
     isFallback: Boolean((ai as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     f16: device.features.has('shader-f16'),
-    subgroups: device.features.has('subgroups' as GPUFeatureName),
+    subgroups,
+    subgroupMinSize: subgroups ? (sizes.subgroupMinSize ?? 0) : 0,
+    subgroupMaxSize: subgroups ? (sizes.subgroupMaxSize ?? 0) : 0,
     timestamps: device.features.has('timestamp-query'),
     maxInvocations: l.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,

@@ -42,15 +42,9 @@ function dhSupported(dh: number, rotary: boolean): boolean {
   return Number.isInteger(dh) && dh > 0 && dh <= MAX_DH && dh % (rotary ? 8 : 4) === 0;
 }
 
-let lanes: number | undefined;
-
-/** The adapter's smallest subgroup size (0 when unknown). */
+/** The adapter's smallest subgroup size (0 when unknown or without subgroups). */
 function subgroupLanes(): number {
-  if (lanes === undefined) {
-    const info = (rt().device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
-    lanes = rt().info.subgroups ? (info?.subgroupMinSize ?? 0) : 0;
-  }
-  return lanes;
+  return rt().info.subgroupMinSize;
 }
 
 /** Output batch B' and the common (L, D); throws ShapeError naming every shape. */

@@ -124,7 +124,6 @@ interface Tiles {
   readonly rg: number;
 }
 
-let subgroupMin: number | undefined;
 let forcePortable = false;
 
 /**
@@ -143,10 +142,7 @@ export function forcePortableMatmul(on: boolean): boolean {
  * SIMD register of lanes. Without subgroups the portable kernel runs.
  */
 function tiles(rows: number): Tiles {
-  if (subgroupMin === undefined) {
-    const info = (rt().device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
-    subgroupMin = rt().info.subgroups ? (info?.subgroupMinSize ?? 0) : 0;
-  }
+  const subgroupMin = rt().info.subgroupMinSize;
   if (forcePortable || subgroupMin < 4) return { portable: true, wg: 64, tm: PORTABLE_TILE, rg: 0 };
   // A short product gets a short tile: rows past M are computed and dropped.
   const tm = rows <= 8 ? 8 : rows <= 16 ? 16 : rows <= 24 ? 24 : 32;
