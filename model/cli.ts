@@ -12,6 +12,7 @@ import { EXTRACT_USAGE, extract } from './cli/extract.js';
 import { FINETUNE_USAGE, finetuneCommand } from './cli/finetune.js';
 import { NEURONS_USAGE, neuronsCommand } from './cli/neurons.js';
 import { PRETRAIN_USAGE, pretrainCommand } from './cli/pretrain.js';
+import { SERVE_USAGE, serveCommand } from './cli/serve.js';
 import { FormatError } from './io/errors.js';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
   neurons: { run: neuronsCommand, usage: NEURONS_USAGE },
   experiment: { run: experimentCommand, usage: EXPERIMENT_USAGE },
+  serve: { run: serveCommand, usage: SERVE_USAGE },
 };
 
 const USAGE = `usage: esm-kn COMMAND ...\n\n${Object.values(COMMANDS).map((c) => c.usage).join('\n\n')}`;
