@@ -1,0 +1,147 @@
+/**
+ * The page (web/) in Debian's chromium on SwiftShader: it loads the embedded default model with no
+ * console errors, classifies a sequence with the probabilities the float64 reference model computes in
+ * Node for the same checkpoint and sequence, draws a non-blank attribution track (a screenshot decoded
+ * here), lists the top neurons and the preserve/ablate effects; bad model files, bad FASTA, a model
+ * without a head and a browser without WebGPU each show a visible one-line message, and a picked folder
+ * loads. Build first (node scripts/build.mjs).
+ */
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { NEURON_MODULES } from '../model/esm.js';
+import { refClassifierProbs } from '../model/kn/ref_ig.js';
+import { encodeSequence } from '../model/tokenizer.js';
+import { type BrowserSession, openBrowser } from './lib/browser.js';
+import { fairEsmFiles } from './lib/checkpoint_fixtures.js';
+import { decodePng, imageStats } from './lib/png.js';
+
+const EXAMPLE = readFileSync('web/example.fasta', 'utf8').split('\n').filter((l) => l && !l.startsWith('>'));
+/** The example's first 60 residues: short, so SwiftShader runs the whole analysis in seconds. */
+const SEQUENCE = EXAMPLE.join('').slice(0, 60);
+
+let session: BrowserSession;
+
+test.before(async () => {
+  session = await openBrowser();
+});
+
+test.after(async () => {
+  await session?.close();
+});
+
+type Page = Awaited<ReturnType<BrowserSession['open']>>['page'];
+
+async function openReady(): Promise<{ page: Page; errors: string[] }> {
+  const opened = await session.open('/index.html');
+  await opened.page.waitForSelector('body[data-state="ready"], body[data-state="no-gpu"]', { timeout: 180_000 });
+  return opened;
+}
+
+/** The visible text of a message element, '' when hidden. */
+async function message(page: Page, id: string): Promise<string> {
+  const loc = page.locator(`#${id}`);
+  return (await loc.isVisible()) ? (await loc.textContent()) ?? '' : '';
+}
+
+test('the page classifies a sequence, draws its attribution track and lists neurons', async () => {
+  const { page, errors } = await openReady();
+  assert.match(await page.locator('#gpu-status').textContent() ?? '', /WebGPU adapter: .*256 invocations per workgroup/);
+  assert.match(await page.locator('#model-status').textContent() ?? '', /esm-kn models\/default .*classes: EC1/);
+  await page.fill('#sequence', `>short\n${SEQUENCE}\n`);
+  await page.click('details summary');
+  await page.fill('#residue-steps', '4');
+  await page.fill('#neuron-steps', '2');
+  await page.fill('#top-k', '12');
+  const t0 = Date.now();
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="done"]', { timeout: 180_000 });
+  const seconds = (Date.now() - t0) / 1000;
+  assert.is(await message(page, 'run-error'), '', 'no run error');
+  console.log(`  page run (60 residues, m=4 track, m=2 neurons): ${seconds.toFixed(1)} s; ${await page.locator('#timings').textContent()}`);
+
+  // Probabilities against the float64 reference model in Node for the same checkpoint and sequence.
+  const shown = await page.locator('.prob-value').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.p)));
+  const ck = await loadCheckpoint('experiments/models/default');
+  const head = { pooling: ck.head!.pooling, numClasses: ck.head!.labels.length, params: new Map([...ck.head!.params].map(([n, t]) => [n, t.data])) };
+  const tokens = encodeSequence(SEQUENCE);
+  const want = Array.from(refClassifierProbs(ck.config, ck.params, head, tokens, 1, tokens.length));
+  assert.is(shown.length, want.length);
+  assert.ok(Math.abs(shown.reduce((a, b) => a + b, 0) - 1) < 1e-5, 'probabilities sum to 1');
+  for (let c = 0; c < want.length; c++) assert.ok(Math.abs(shown[c]! - want[c]!) < 1e-4, `class ${c}: page ${shown[c]} vs Node ${want[c]}`);
+  const best = want.indexOf(Math.max(...want));
+  assert.match(await page.locator('#prediction').textContent() ?? '', new RegExp(`^short: ${ck.head!.labels[best]!} \\(`));
+
+  // The track: a screenshot with ink in several colours.
+  const stats = imageStats(decodePng(await page.locator('#track').screenshot()));
+  assert.ok(stats.inked > 0.05 && stats.colours > 20 && stats.variance > 100, `track looks blank: ${JSON.stringify(stats)}`);
+  assert.match(await page.locator('#completeness').textContent() ?? '', /gap [-0-9.e+]+/);
+
+  const rows = await page.locator('table.neurons tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+  assert.is(rows.length, 12);
+  for (const [, module, layer, index, score] of rows) {
+    assert.ok((NEURON_MODULES as readonly string[]).includes(module!), `module ${module}`);
+    assert.ok(Number(layer) >= 0 && Number(layer) < 4 && Number(index) >= 0, `layer ${layer} index ${index}`);
+    assert.ok(Number.isFinite(Number(score)), `score ${score}`);
+  }
+  assert.ok(Number(rows[0]![4]) >= Number(rows[11]![4]), 'sorted by score');
+  assert.is(await page.locator('table.effects tbody tr').count(), 1 + NEURON_MODULES.length);
+  assert.equal(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('bad files, bad FASTA and a model without a head show a visible message; a picked folder loads', async () => {
+  const { page, errors } = await openReady();
+  const json = readFileSync('experiments/models/default/esm-kn.json');
+  const weights = readFileSync('experiments/models/default/model.safetensors');
+  const cases: { files: { name: string; mimeType: string; buffer: Buffer }[]; want: RegExp }[] = [
+    { files: [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some notes\n') }], want: /notes\.txt: .*not a PyTorch checkpoint/ },
+    {
+      files: [{ name: 'esm-kn.json', mimeType: 'application/json', buffer: json }, { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights.subarray(0, 5000) }],
+      want: /model\.safetensors: .*(truncated|exceed)/,
+    },
+    { files: [{ name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights }], want: /needs the esm-kn\.json or config\.json beside it/ },
+    { files: [{ name: 'esm-kn.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "esm-kn", ') }, { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights }], want: /esm-kn\.json: invalid JSON/ },
+    {
+      files: [...fairEsmFiles()].map(([name, bytes]) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })),
+      want: /tiny\.pt: a fair-esm model \(2 layers, dim 32\) with no classification head/,
+    },
+  ];
+  for (const c of cases) {
+    const loads = Number(await page.evaluate(() => document.body.dataset.modelLoads));
+    await page.setInputFiles('#model-files', c.files);
+    await page.waitForFunction((n) => Number(document.body.dataset.modelLoads) > n, loads, { timeout: 60_000 });
+    const text = await message(page, 'model-error');
+    assert.match(text, c.want, text);
+    assert.not.match(text, /\n/, 'one line');
+    assert.match(await page.locator('#model-status').textContent() ?? '', /Still using: esm-kn models\/default/);
+  }
+  // A picked folder (webkitdirectory) loads like the default: the entries' relative paths are mapped.
+  const loads = Number(await page.evaluate(() => document.body.dataset.modelLoads));
+  await page.setInputFiles('#model-folder', 'experiments/models/default');
+  await page.waitForFunction((n) => Number(document.body.dataset.modelLoads) > n, loads, { timeout: 60_000 });
+  assert.is(await message(page, 'model-error'), '');
+  assert.match(await page.locator('#model-status').textContent() ?? '', /^Model: esm-kn default \(4 layers, dim 64/);
+  await page.fill('#sequence', '>bad\nMKTAYIAKQR1ZZ\n');
+  assert.match(await message(page, 'input-error'), /record 'bad': unknown character '1' at residue 11/);
+  await page.setInputFiles('#fasta-file', { name: 'in.fasta', mimeType: 'text/plain', buffer: Buffer.from('MKT\n>x\nAAA\n') });
+  await page.waitForFunction(() => !document.getElementById('input-error')!.hidden && /in\.fasta/.test(document.getElementById('input-error')!.textContent ?? ''));
+  assert.match(await message(page, 'input-error'), /^in\.fasta: line 1: sequence data before the first '>' header/);
+  assert.equal(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('a browser without WebGPU is told so plainly', async () => {
+  const page = await session.browser.newPage();
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  await page.goto(`${session.server.url}/index.html`);
+  await page.waitForSelector('body[data-state="no-gpu"]', { timeout: 30_000 });
+  assert.match(await message(page, 'gpu-error'), /This browser has no WebGPU/);
+  assert.ok(await page.locator('#run').isDisabled(), 'Run is disabled');
+  await page.close();
+});
+
+test.run();

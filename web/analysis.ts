@@ -1,0 +1,152 @@
+/**
+ * What the page computes for one sequence, in order: the class probabilities; the per-residue IG of
+ * the predicted class; every neuron's IG for the predicted class (model/kn igScores, one call per
+ * module type so progress moves); the top neurons; and the probabilities when only each module type's
+ * top neurons are preserved (the others zeroed) or when those top neurons are ablated (zeroed).
+ * Browser-safe; GPU work is serialised by the caller (one run at a time).
+ *
+ * Axis letters: C classes, N neurons, W module width.
+ */
+import type { TaskRecord } from '../model/data/dataset.js';
+import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
+import { type ModuleEdit, ablationEdit, editHook, hookedLogits, softmaxRows } from '../model/kn/ablate.js';
+import { igScores } from '../model/kn/ig_scores.js';
+import { type NeuronLayout, neuronLayout } from '../model/kn/layout.js';
+import { type ResidueIgResult, residueIg } from '../model/kn/residue_ig.js';
+import { selectTop, topIndices } from '../model/kn/select.js';
+import { encodeSequence } from '../model/tokenizer.js';
+import type { PageClassifier } from './classifier.js';
+
+/** Knobs of a run (the page caps them to stay interactive on a software adapter). */
+export interface RunOptions {
+  /** m for the per-residue track. */
+  readonly residueSteps: number;
+  /** m for the neuron scores (one batched pass per (layer, module)). */
+  readonly neuronSteps: number;
+  /** Residues kept (the first ones). */
+  readonly maxLength: number;
+  /** Rows of the neuron table. */
+  readonly topK: number;
+  /** Share of each module type's neurons preserved or ablated, per layer. */
+  readonly fraction: number;
+}
+
+/** Progress: a stage name and how far it is. */
+export type OnProgress = (stage: string, done: number, total: number) => void;
+
+/** One neuron of the table. */
+export interface NeuronRow {
+  readonly module: NeuronModule;
+  readonly layer: number;
+  readonly index: number;
+  readonly score: number;
+}
+
+/** Class probabilities with one module type's top neurons preserved (others zeroed) or ablated. */
+export interface EditEffect {
+  readonly module: NeuronModule;
+  /** Neurons of the type preserved / ablated. */
+  readonly selected: number;
+  readonly total: number;
+  readonly preserve: Float64Array;
+  readonly ablate: Float64Array;
+}
+
+/** Everything the page shows for a sequence. */
+export interface RunResult {
+  /** The residues analysed (cropped to maxLength). */
+  readonly sequence: string;
+  readonly cropped: boolean;
+  readonly probs: Float64Array;
+  readonly predicted: number;
+  readonly residue: ResidueIgResult;
+  readonly neurons: readonly NeuronRow[];
+  readonly effects: readonly EditEffect[];
+  /** Seconds per stage. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+const tick = () => new Promise<void>((ok) => setTimeout(ok, 0));
+
+function record(sequence: string, label: number): TaskRecord {
+  return { id: 'input', sequence, label, source: 'page' };
+}
+
+/** Class probabilities (C) of one sequence, with an optional edit. */
+export async function classProbabilities(clf: PageClassifier, sequence: string, maxLength: number, edits: readonly ModuleEdit[] = []): Promise<Float64Array> {
+  const layout = neuronLayout(clf.config);
+  const h = edits.length ? editHook(layout, edits) : null;
+  try {
+    const logits = await hookedLogits(clf.model, clf.head, [record(sequence, 0)], { batchSize: 1, maxLength }, h?.hook);
+    return softmaxRows(logits, clf.head.numClasses);
+  } finally {
+    h?.dispose();
+  }
+}
+
+/** Maps a flat neuron index to (module, layer, index). */
+export function neuronAt(layout: NeuronLayout, flat: number): { module: NeuronModule; layer: number; index: number } {
+  for (const m of NEURON_MODULES) {
+    const W = layout.widths[m];
+    const rel = flat - layout.starts[m];
+    if (rel >= 0 && rel < layout.numLayers * W) return { module: m, layer: Math.floor(rel / W), index: rel % W };
+  }
+  throw new Error(`neuron ${flat} outside the layout of ${layout.total}`);
+}
+
+/** The full analysis of one sequence (already validated; cropped here to maxLength). */
+export async function analyse(clf: PageClassifier, sequence: string, opts: RunOptions, onProgress: OnProgress): Promise<RunResult> {
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const r = await fn();
+    timings[name] = (performance.now() - t0) / 1000;
+    await tick();
+    return r;
+  };
+  const seq = sequence.slice(0, opts.maxLength);
+  const C = clf.head.numClasses;
+  const layout = neuronLayout(clf.config);
+
+  onProgress('classifying', 0, 1);
+  const probs = await timed('classify', () => classProbabilities(clf, seq, opts.maxLength));
+  const predicted = topIndices(probs, 1)[0]!;
+
+  onProgress('per-residue attribution', 0, 1);
+  const residue = await timed('residue IG', () =>
+    residueIg(clf.model, clf.head, encodeSequence(seq, 'input'), predicted, {
+      steps: opts.residueSteps,
+      onProgress: async (d, t) => {
+        onProgress('per-residue attribution', d, t);
+        await tick();
+      },
+    }),
+  );
+
+  const scores = new Float64Array(layout.total);
+  await timed('neuron IG', async () => {
+    for (const [i, module] of NEURON_MODULES.entries()) {
+      onProgress(`neuron attribution (${module})`, i, NEURON_MODULES.length);
+      const s = await igScores(clf.model, clf.head, [record(seq, predicted)], clf.labels, { steps: opts.neuronSteps, rule: 'riemann', maxLength: opts.maxLength, modules: [module] });
+      const start = layout.starts[module];
+      const n = layout.numLayers * layout.widths[module];
+      for (let j = start; j < start + n; j++) scores[j] = s.values[j]!;
+      await tick();
+    }
+  });
+  const neurons = topIndices(scores, Math.min(opts.topK, layout.total)).map((flat) => ({ ...neuronAt(layout, flat), score: scores[flat]! }));
+
+  const effects: EditEffect[] = [];
+  await timed('edits', async () => {
+    for (const [i, module] of NEURON_MODULES.entries()) {
+      onProgress('preserving and ablating', i, NEURON_MODULES.length);
+      const sel = selectTop(layout, module, scores, 'ig', opts.fraction, 'layer');
+      const preserve = await classProbabilities(clf, seq, opts.maxLength, [ablationEdit(layout, sel, 'zero')]);
+      const ablate = await classProbabilities(clf, seq, opts.maxLength, [{ module, factors: Float32Array.from(sel.keep, (k) => 1 - k) }]);
+      effects.push({ module, selected: sel.keep.reduce((a, b) => a + b, 0), total: sel.keep.length, preserve, ablate });
+    }
+  });
+  onProgress('done', 1, 1);
+  if (probs.length !== C) throw new Error(`expected ${C} probabilities, got ${probs.length}`);
+  return { sequence: seq, cropped: seq.length < sequence.length, probs, predicted, residue, neurons, effects, timings };
+}
