@@ -2,8 +2,9 @@
 // WGSL files are inlined as text, so Node and browser bundles carry the same kernel sources.
 // Code splitting keeps one copy of the engine (and so one GPU device) per process.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 function walk(dir, pick) {
   if (!existsSync(dir)) return [];
@@ -16,11 +17,14 @@ function walk(dir, pick) {
   return out;
 }
 
+// --clean (npm pack): start from an empty dist/, since esbuild leaves the chunks of earlier builds there.
+if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
+
 const entryPoints = [
   ...walk('test', (p) => p.endsWith('.test.ts')),
   ...walk('bench', (p) => /bench\/run\.ts$/.test(p)),
   ...walk('experiments', (p) => p.endsWith('.ts') && !p.includes('/lib/')),
-].concat(existsSync('model/cli.ts') ? ['model/cli.ts'] : []);
+].concat(['model/cli.ts', 'model/lib_node.ts'].filter((p) => existsSync(p)));
 
 await build({
   entryPoints,
@@ -65,4 +69,15 @@ if (browserEntries.length > 0) {
   });
 }
 for (const p of walk('web', (f) => /\.(html|css|svg|png|fasta)$/.test(f))) cpSync(p, join('dist/www', p.slice('web/'.length)));
+// The pages that tests and benches open keep their place under dist/www (test/browser/ops.html).
+for (const p of [...walk('test/browser', (f) => f.endsWith('.html')), ...walk('bench/browser', (f) => f.endsWith('.html'))]) {
+  mkdirSync(join('dist/www', p, '..'), { recursive: true });
+  cpSync(p, join('dist/www', p));
+}
 cpSync('experiments/models/default', 'dist/www/models/default', { recursive: true });
+
+// --types (npm pack/publish): the library's declarations into dist/types for package.json "types".
+if (process.argv.includes('--types')) {
+  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

@@ -15,10 +15,21 @@ export interface TimingPlan {
 /** The default plan: 2 warm-ups, median of 5 repeats of >= 300 ms each. */
 export const DEFAULT_PLAN: TimingPlan = { warmup: 2, repeats: 5, minMs: 300, maxIters: 200 };
 
-/** Wall and process CPU milliseconds per iteration (Node's process CPU time: lavapipe's threads too). */
+/** Wall and process CPU milliseconds per iteration (Node's process CPU time: lavapipe's threads too; NaN in a page). */
 export interface Timing {
   readonly wallMs: number;
   readonly cpuMs: number;
+}
+
+/**
+ * Process CPU milliseconds so far; NaN in a browser page (no process), where only wall time is kept.
+ * The browser benches (bench/browser/) share these helpers.
+ */
+export function cpuMs(): number {
+  const proc = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (!proc?.cpuUsage) return Number.NaN;
+  const c = proc.cpuUsage();
+  return (c.user + c.system) / 1000;
 }
 
 /** Median of a non-empty list. */
@@ -44,13 +55,12 @@ export async function timeIt(step: (i: number) => void, sync: () => Promise<void
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < plan.repeats; r++) {
-    const c0 = process.cpuUsage();
+    const c0 = cpuMs();
     t = performance.now();
     for (let i = 0; i < iters; i++) step(i);
     await sync();
     wall.push((performance.now() - t) / iters);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / iters);
+    cpu.push((cpuMs() - c0) / iters);
   }
   return { wallMs: median(wall), cpuMs: median(cpu) };
 }
