@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ default: Bench }>> = {
   esm: () => import('./esm.js'),
   ig: () => import('./ig.js'),
   train: () => import('./train.js'),
+  browser: () => import('./browser.js'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
