@@ -20,14 +20,18 @@ export interface RefHead {
 
 /** Class probabilities (B, C) of `tokens` (B, L) (no padding), with an optional reference hook. */
 export function refClassifierProbs(config: EsmConfig, params: ParamMap, head: RefHead, tokens: Int32Array, B: number, L: number, hook?: NeuronHook): Float64Array {
-  const D = config.embedDim;
-  const C = head.numClasses;
   const last = refEsmForward(config, params, tokens, [B, L], { reprLayers: [config.numLayers], hook }).hiddens[config.numLayers]!; // (B, L, D)
+  return refHeadProbs(config.embedDim, head, last, B, L);
+}
+
+/** Class probabilities (B, C) from final hidden states `last` (B, L, D) of unpadded rows. */
+export function refHeadProbs(D: number, head: RefHead, last: Float64Array, B: number, L: number): Float64Array {
+  const C = head.numClasses;
   const g = (n: string): ArrayLike<number> => head.params.get(n)!;
   const probs = new Float64Array(B * C); // (B, C)
+  const [lo, hi] = head.pooling === 'mean' ? [1, L - 1] : [0, 1];
   for (let b = 0; b < B; b++) {
     const pooled = new Float64Array(D);
-    const [lo, hi] = head.pooling === 'mean' ? [1, L - 1] : [0, 1];
     for (let t = lo; t < hi; t++) for (let d = 0; d < D; d++) pooled[d]! += last[(b * L + t) * D + d]! / (hi - lo);
     const h = Float64Array.from({ length: D }, (_, o) => {
       let s = g('head.dense.bias')[o]!;

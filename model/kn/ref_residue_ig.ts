@@ -10,34 +10,7 @@
 import type { EsmConfig } from '../config.js';
 import type { ParamMap } from '../params.js';
 import { refEmbed, refFinalNorm, refLayer } from '../ref_esm.js';
-import type { RefHead } from './ref_ig.js';
-
-/** Class probabilities (B, C) from final hidden states (B, L, D) of unpadded rows. */
-function headProbs(config: EsmConfig, head: RefHead, last: Float64Array, B: number, L: number): Float64Array {
-  const D = config.embedDim;
-  const C = head.numClasses;
-  const g = (n: string): ArrayLike<number> => head.params.get(n)!;
-  const probs = new Float64Array(B * C);
-  const [lo, hi] = head.pooling === 'mean' ? [1, L - 1] : [0, 1];
-  for (let b = 0; b < B; b++) {
-    const pooled = new Float64Array(D);
-    for (let t = lo; t < hi; t++) for (let d = 0; d < D; d++) pooled[d]! += last[(b * L + t) * D + d]! / (hi - lo);
-    const h = Float64Array.from({ length: D }, (_, o) => {
-      let s = g('head.dense.bias')[o]!;
-      for (let i = 0; i < D; i++) s += g('head.dense.weight')[o * D + i]! * pooled[i]!;
-      return Math.tanh(s);
-    });
-    const logits = Float64Array.from({ length: C }, (_, c) => {
-      let s = g('head.out.bias')[c]!;
-      for (let i = 0; i < D; i++) s += g('head.out.weight')[c * D + i]! * h[i]!;
-      return s;
-    });
-    const m = Math.max(...logits);
-    const z = logits.reduce((a, v) => a + Math.exp(v - m), 0);
-    for (let c = 0; c < C; c++) probs[b * C + c] = Math.exp(logits[c]! - m) / z;
-  }
-  return probs;
-}
+import { type RefHead, refHeadProbs } from './ref_ig.js';
 
 /** What refResidueIg returns. */
 export interface RefResidueIg {
@@ -70,7 +43,7 @@ export function refResidueIg(config: EsmConfig, params: ParamMap, head: RefHead,
       }
     }
     for (let i = 0; i < config.numLayers; i++) hidden = refLayer(config, params, i, hidden, tokensB, B, L).x;
-    const p = headProbs(config, head, refFinalNorm(config, params, hidden), B, L); // (B, C)
+    const p = refHeadProbs(config.embedDim, head, refFinalNorm(config, params, hidden), B, L); // (B, C)
     return Float64Array.from({ length: B }, (_, b) => p[b * C + label]!);
   };
   const ends = run([new Float64Array(L).fill(1), new Float64Array(L)]);
