@@ -3,8 +3,7 @@
  * files, a picked folder with relative paths): the three forms give the parameters the Node loader
  * gives, and every bad combination is one FormatError naming the file. Runs in Node (Node 20 has Blob).
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +14,7 @@ import { FormatError } from '../model/io/errors.js';
 import { type PickedFile, pickedCheckpointFiles } from '../web/model_files.js';
 import { TINY_CONFIG, TINY_PARAMS, fairEsmFiles, hfFiles } from './lib/checkpoint_fixtures.js';
 import { throwsFormat } from './lib/io_fixtures.js';
+import { scratchDir } from './lib/scratch.js';
 
 const files = (m: Map<string, Uint8Array>, folder?: string): PickedFile[] =>
   [...m].map(([name, bytes]) => ({ blob: new Blob([bytes as Uint8Array<ArrayBuffer>]), name, relativePath: folder ? `${folder}/${name}` : '' }));
@@ -26,7 +26,7 @@ function sameParams(c: LoadedCheckpoint, what: string): void {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'esmkn-ckfiles-'));
+const dir = scratchDir('ckfiles');
 const LABELS = ['a', 'b', 'c'];
 const head = new Map(['head.dense.weight', 'head.dense.bias', 'head.out.weight', 'head.out.bias'].map((n, i) => {
   const shape = n === 'head.dense.weight' ? [32, 32] : n === 'head.out.weight' ? [3, 32] : n === 'head.dense.bias' ? [32] : [3];

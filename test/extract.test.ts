@@ -4,8 +4,7 @@
  * not change results; bad inputs are one-line errors with a non-zero exit.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,10 +21,11 @@ import { refEsmForward } from '../model/ref_esm.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';
+import { scratchDir } from './lib/scratch.js';
 
 const config = makeConfig({ numLayers: 2, embedDim: 32, attentionHeads: 4 });
 const params = initParams(config, 5, { mode: 'test' });
-const dir = mkdtempSync(join(tmpdir(), 'esmkn-extract-'));
+const dir = scratchDir('extract');
 const FASTA = '>seqA first\nMKTAYIAKQR\nQISFVKSHFS\n>seq/B\nGGLLAW\n>seqC\nMSEQNNTEMTFQIQRIYTKDISFEAPNAPHVFQ\n';
 
 const host = (t: { shape: readonly number[]; data: Float32Array }): HostTensor => ({ dtype: 'f32', shape: t.shape, data: t.data });

@@ -3,12 +3,12 @@
  * options of a tiny fine-tuning run (2 layers, dim 32) that stays fast on a software GPU.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../engine/ref/array.js';
 import type { FinetuneOptions } from '../../model/train/finetune.js';
 import type { PretrainOptions } from '../../model/train/pretrain.js';
+import { scratchDir } from './scratch.js';
 
 /** Residues a background is drawn from (none of the marker residues below). */
 const BACKGROUND = 'LAGVSERTIDPKQNFYMH';
@@ -32,9 +32,9 @@ export function compositionFasta(n: number, seed: number, nonEnzymes = 0): strin
   return out;
 }
 
-/** A fresh temporary folder. */
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `esmkn-${prefix}-`));
+  return scratchDir(prefix);
 }
 
 /** Writes text to dir/name and returns the path. */
