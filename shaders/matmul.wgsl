@@ -47,6 +47,8 @@ override HAS_BIAS: bool = false;
 // vec4 loads (a4, b4) instead of scalar ones; set when the operand's contiguous dim is a multiple of 4.
 override VEC_A: bool = false;
 override VEC_B: bool = false;
+// K is a multiple of 4: every 4-step of K is whole, so b's rows need no clamp (the dX = dY . W case).
+override K4: bool = false;
 // 0: c = product + bias; 1: c = gelu(product + bias); 2: c = product + bias + res.
 override EPILOGUE: u32 = 0u;
 
@@ -165,6 +167,16 @@ fn load_b(bk: ptr<function, array<vec4<f32>, 4>>, base: u32, k: u32, cols: vec4<
     (*bk)[1] = vec4<f32>(c0.y, c1.y, c2.y, c3.y);
     (*bk)[2] = vec4<f32>(c0.z, c1.z, c2.z, c3.z);
     (*bk)[3] = vec4<f32>(c0.w, c1.w, c2.w, c3.w);
+    return;
+  }
+  if (VEC_B && K4) {
+    // N and K multiples of 4: four aligned rows, no clamping.
+    let r0 = (base + k * p.n + cols.x) / 4u;
+    let rn = p.n / 4u;
+    (*bk)[0] = b4[r0];
+    (*bk)[1] = b4[r0 + rn];
+    (*bk)[2] = b4[r0 + 2u * rn];
+    (*bk)[3] = b4[r0 + 3u * rn];
     return;
   }
   for (var kk = 0u; kk < 4u; kk++) {

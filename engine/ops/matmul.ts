@@ -153,10 +153,11 @@ function tiles(rows: number): Tiles {
  * vec4 loads need the operand's contiguous dim to be a multiple of 4 (then every row, batch offset and
  * 4-step of K starts on a 16-byte boundary): K for a, M for a transposed, N for b, K for b transposed.
  */
-function vectorised(plan: MatmulPlan, attrs: MatmulAttrs): { vecA: boolean; vecB: boolean } {
+function vectorised(plan: MatmulPlan, attrs: MatmulAttrs): { vecA: boolean; vecB: boolean; k4: boolean } {
   return {
     vecA: (attrs.transA ? plan.m : plan.k) % 4 === 0,
     vecB: (attrs.transB ? plan.k : plan.n) % 4 === 0,
+    k4: plan.k % 4 === 0,
   };
 }
 
@@ -164,7 +165,7 @@ function vectorised(plan: MatmulPlan, attrs: MatmulAttrs): { vecA: boolean; vecB
 const EPILOGUES = { none: 0, gelu: 1, residual: 2 } as const;
 type Epilogue = keyof typeof EPILOGUES;
 
-function kernel(t: Tiles, attrs: MatmulAttrs, hasBias: boolean, vec: { vecA: boolean; vecB: boolean }, epi: Epilogue): KernelSpec {
+function kernel(t: Tiles, attrs: MatmulAttrs, hasBias: boolean, vec: { vecA: boolean; vecB: boolean; k4: boolean }, epi: Epilogue): KernelSpec {
   const bindings = ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read', 'read'] as const;
   const flags = { TRANS_A: +attrs.transA, TRANS_B: +attrs.transB, HAS_BIAS: +hasBias, EPILOGUE: EPILOGUES[epi] };
   if (t.portable) return { module: PORTABLE, entry: 'matmul', bindings, constants: flags };
@@ -172,7 +173,7 @@ function kernel(t: Tiles, attrs: MatmulAttrs, hasBias: boolean, vec: { vecA: boo
     module: MODULE,
     entry: 'matmul',
     bindings,
-    constants: { WG: t.wg, TM: t.tm, RG: t.rg, ...flags, VEC_A: +vec.vecA, VEC_B: +vec.vecB },
+    constants: { WG: t.wg, TM: t.tm, RG: t.rg, ...flags, VEC_A: +vec.vecA, VEC_B: +vec.vecB, K4: +vec.k4 },
   };
 }
 

@@ -28,4 +28,9 @@ export const matmulCases: OpCase[] = [
   opCase({ op: 'matmul', name: 'attention scores (2,3,9,8) . (2,3,9,8)^T', shapes: [[2, 3, 9, 8], [2, 3, 9, 8]], attrs: NT, reduce: 9 }),
   opCase({ op: 'matmul', name: 'transA batch (2,17,5)^T . 17x3 + 3', shapes: [[2, 17, 5], [17, 3], [3]], attrs: TN, reduce: 17 }),
   opCase({ op: 'matmul', name: 'long K 3x1000 . 1000x5', shapes: [[3, 1000], [1000, 5]], attrs: NN, reduce: 1000 }),
+  // K and N multiples of 4 with b not transposed: the unclamped vec4 row loads (K4), M awkward.
+  opCase({ op: 'matmul', name: 'K4 vec4 37x64 . 64x36 + 36', shapes: [[37, 64], [64, 36], [36]], attrs: NN, reduce: 64 }),
+  opCase({ op: 'matmul', name: 'K4 broadcast (2,3,13,20) . 20x12', shapes: [[2, 3, 13, 20], [20, 12]], attrs: NN, reduce: 78 }),
+  opCase({ op: 'matmul', name: 'K4 transA (68,37)^T . 68x8', shapes: [[68, 37], [68, 8]], attrs: TN, reduce: 68 }),
+  opCase({ op: 'matmul', name: 'K4 long K 5x1024 . 1024x4', shapes: [[5, 1024], [1024, 4]], attrs: NN, reduce: 1024 }),
 ];
