@@ -1,6 +1,6 @@
 /**
  * Debian's chromium driven by playwright-core for the browser tests and benchmarks: flags from
- * shared/RUNTIME.md (WebGPU on SwiftShader, no network chatter), a fresh profile per launch (playwright
+ * the project's runtime notes (WebGPU on SwiftShader, no network chatter), a fresh profile per launch (playwright
  * makes one; it refuses --user-data-dir), and the
  * built static root (dist/www) served on 127.0.0.1. A missing browser is a failure with the fix, never a skip.
  */
