@@ -15,6 +15,7 @@ import { type BindingKind, type KernelSpec, type ShaderModuleSpec, Uniforms } fr
 import { type Tensor, empty, fmtShape } from '../tensor.js';
 import { noGrad } from '../autograd.js';
 import { scale, sumTo } from './elementwise.js';
+import { subgroupTiling } from './grid.js';
 import { type OpDef, ShapeError, type TensorMeta, apply, describe, expectDtypes } from './op.js';
 import { rotaryHeads, rotaryTable } from './rotary.js';
 
@@ -35,7 +36,7 @@ type AttentionSaved = { qr: Tensor; kr: Tensor; v: Tensor; mask: Tensor | null; 
 
 /** Whether the fused kernels serve head dim dh on this device (otherwise use the unfused ops). */
 export function fusedAttentionSupported(dh: number, rotary = true): boolean {
-  return rt().info.subgroups && subgroupLanes() >= 4 && dhSupported(dh, rotary);
+  return subgroupTiling() !== null && rt().info.maxStorageBuffersPerStage >= MAX_STORAGE && dhSupported(dh, rotary);
 }
 
 function dhSupported(dh: number, rotary: boolean): boolean {
@@ -43,9 +44,6 @@ function dhSupported(dh: number, rotary: boolean): boolean {
 }
 
 /** The adapter's smallest subgroup size (0 when unknown or without subgroups). */
-function subgroupLanes(): number {
-  return rt().info.subgroupMinSize;
-}
 
 /** Output batch B' and the common (L, D); throws ShapeError naming every shape. */
 function planAttention(inputs: readonly TensorMeta[], a: AttentionAttrs): { b: number; l: number; d: number; dh: number } {
@@ -77,22 +75,19 @@ const BINDINGS: Record<Entry, readonly BindingKind[]> = {
   attention_dq: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   attention_dkv: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
 };
-
-/** Invocations per workgroup: one subgroup on lavapipe (8 lanes), at least 8. */
-function workgroupSize(): number {
-  return Math.max(8, Math.min(64, subgroupLanes()));
-}
+/** Storage buffers the backward kernels bind (9): WebGPU's default limit is 8, so some devices can't. */
+const MAX_STORAGE = Math.max(...Object.values(BINDINGS).map((b) => b.filter((k) => k !== 'uniform').length));
 
 function kernel(entry: Entry, dh: number, a: AttentionAttrs, masked: boolean): KernelSpec {
-  const sg = subgroupLanes();
-  if (sg < 4) throw new Error(`fused attention needs WebGPU subgroups of at least 4 lanes; this device (${rt().info.description}) has none`);
+  const sg = subgroupTiling();
+  if (!sg) throw new Error(`fused attention needs WebGPU subgroups of at least 4 lanes; this device (${rt().info.description}) has none`);
   return {
     module: MODULE,
     entry,
     bindings: BINDINGS[entry],
     constants: {
-      WG: workgroupSize(),
-      RG: sg >= 8 ? 8 : 4,
+      WG: sg.wg,
+      RG: sg.rg,
       DH: dh,
       // The forward reads q' and k' already rotated; backward rotates its gradients back.
       ...(entry === 'attention_forward' ? {} : { ROPE: +a.rotary }),
@@ -115,7 +110,7 @@ function uniforms(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, a: Atten
 
 /** Grid of the tiled kernels: `per` L-positions per invocation, one workgroup row per head and batch. */
 function tiles(l: number, heads: number, b: number, per: number): [number, number, number] {
-  const grid: [number, number, number] = [Math.ceil(l / (per * workgroupSize())), heads, b];
+  const grid: [number, number, number] = [Math.ceil(l / (per * subgroupTiling()!.wg)), heads, b];
   const limit = rt().info.maxWorkgroupsPerDim;
   if (grid.some((g) => g > limit)) throw new Error(`attention: grid ${fmtShape(grid)} exceeds ${limit} workgroups per dimension`);
   return grid;

@@ -18,6 +18,18 @@ export function defaultWg(): number {
   return Math.min(256, rt().info.maxInvocations);
 }
 
+/**
+ * Workgroup shape of the subgroup kernels (matmul, fused attention), or null where the device has no
+ * subgroups of at least 4 lanes: WG lanes per workgroup (one subgroup on lavapipe's 8, at least 8),
+ * RG lanes sharing a's loads through subgroupShuffle (8, or 4 on 4-lane subgroups such as SwiftShader's).
+ */
+export function subgroupTiling(): { wg: number; rg: number } | null {
+  const info = rt().info;
+  const lanes = info.subgroups ? info.subgroupMinSize : 0;
+  if (lanes < 4) return null;
+  return { wg: Math.max(8, Math.min(64, lanes)), rg: lanes >= 8 ? 8 : 4 };
+}
+
 /** Row-major element strides of a shape. */
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);

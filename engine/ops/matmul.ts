@@ -14,6 +14,7 @@ import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
 import { type Shape, Tensor, empty, fmtShape, sizeOf, viewAs } from '../tensor.js';
 import { isGradEnabled } from '../autograd.js';
 import { broadcastShapes, sumTo } from './elementwise.js';
+import { subgroupTiling } from './grid.js';
 import { type OpDef, ShapeError, type TensorMeta, apply, expectDtypes } from './op.js';
 import { sum } from './reduce.js';
 
@@ -142,11 +143,11 @@ export function forcePortableMatmul(on: boolean): boolean {
  * SIMD register of lanes. Without subgroups the portable kernel runs.
  */
 function tiles(rows: number): Tiles {
-  const subgroupMin = rt().info.subgroupMinSize;
-  if (forcePortable || subgroupMin < 4) return { portable: true, wg: 64, tm: PORTABLE_TILE, rg: 0 };
+  const sg = subgroupTiling();
+  if (forcePortable || !sg) return { portable: true, wg: 64, tm: PORTABLE_TILE, rg: 0 };
   // A short product gets a short tile: rows past M are computed and dropped.
   const tm = rows <= 8 ? 8 : rows <= 16 ? 16 : rows <= 24 ? 24 : 32;
-  return { portable: false, wg: Math.max(8, Math.min(64, subgroupMin)), tm, rg: subgroupMin >= 8 ? 8 : 4 };
+  return { portable: false, wg: sg.wg, tm, rg: sg.rg };
 }
 
 /**
