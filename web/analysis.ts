@@ -11,7 +11,7 @@ import type { TaskRecord } from '../model/data/dataset.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { type ModuleEdit, ablationEdit, editHook, hookedLogits, softmaxRows } from '../model/kn/ablate.js';
 import { igScores } from '../model/kn/ig_scores.js';
-import { type NeuronLayout, neuronLayout } from '../model/kn/layout.js';
+import { neuronAt, neuronLayout } from '../model/kn/layout.js';
 import { type ResidueIgResult, residueIg } from '../model/kn/residue_ig.js';
 import { selectTop, topIndices } from '../model/kn/select.js';
 import { encodeSequence } from '../model/tokenizer.js';
@@ -84,16 +84,6 @@ export async function classProbabilities(clf: PageClassifier, sequence: string, 
   }
 }
 
-/** Maps a flat neuron index to (module, layer, index). */
-export function neuronAt(layout: NeuronLayout, flat: number): { module: NeuronModule; layer: number; index: number } {
-  for (const m of NEURON_MODULES) {
-    const W = layout.widths[m];
-    const rel = flat - layout.starts[m];
-    if (rel >= 0 && rel < layout.numLayers * W) return { module: m, layer: Math.floor(rel / W), index: rel % W };
-  }
-  throw new Error(`neuron ${flat} outside the layout of ${layout.total}`);
-}
-
 /** The full analysis of one sequence (already validated; cropped here to maxLength). */
 export async function analyse(clf: PageClassifier, sequence: string, opts: RunOptions, onProgress: OnProgress): Promise<RunResult> {
   const timings: Record<string, number> = {};
@@ -127,7 +117,7 @@ export async function analyse(clf: PageClassifier, sequence: string, opts: RunOp
   await timed('neuron IG', async () => {
     for (const [i, module] of NEURON_MODULES.entries()) {
       onProgress(`neuron attribution (${module})`, i, NEURON_MODULES.length);
-      const s = await igScores(clf.model, clf.head, [record(seq, predicted)], clf.labels, { steps: opts.neuronSteps, rule: 'riemann', maxLength: opts.maxLength, modules: [module] });
+      const s = await igScores(clf.model, clf.head, [record(seq, predicted)], clf.labels, { steps: opts.neuronSteps, rule: 'riemann', maxLength: opts.maxLength, modules: [module], completeness: false });
       const start = layout.starts[module];
       const n = layout.numLayers * layout.widths[module];
       for (let j = start; j < start + n; j++) scores[j] = s.values[j]!;

@@ -19,7 +19,7 @@ import { neuronDensity } from '../kn/density.js';
 import { stratifiedSample } from '../kn/examples.js';
 import type { IgPositions } from '../kn/ig.js';
 import { igScores } from '../kn/ig_scores.js';
-import { neuronLayout, parseModules, sameLayout } from '../kn/layout.js';
+import { neuronAt, neuronLayout, parseModules, sameLayout } from '../kn/layout.js';
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { SCORE_METHODS, type ScoreMethod, overallScores, summariseCompleteness } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
@@ -127,9 +127,8 @@ async function score(argv: readonly string[]): Promise<void> {
     }
     const overall = overallScores(s);
     for (const i of topIndices(overall, 10)) {
-      const m = [...NEURON_MODULES].reverse().find((x) => s.layout.starts[x] <= i)!;
-      const local = i - s.layout.starts[m];
-      console.log(`  ${m} layer ${Math.floor(local / s.layout.widths[m])} neuron ${local % s.layout.widths[m]}: ${overall[i]!.toExponential(3)}`);
+      const n = neuronAt(s.layout, i);
+      console.log(`  ${n.module} layer ${n.layer} neuron ${n.index}: ${overall[i]!.toExponential(3)}`);
     }
   } finally {
     disposeClassifier(setup.clf);

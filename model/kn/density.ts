@@ -9,7 +9,7 @@
  * one seeded stream per resample), recomputing the overall scores and the top set each time. Pure code.
  */
 import { NEURON_MODULES, type NeuronModule } from '../esm.js';
-import { moduleSize } from './layout.js';
+import { moduleSize, neuronAt } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
 
@@ -56,10 +56,8 @@ function counts(s: NeuronScores, scores: Float64Array, top: number): number[][] 
   const { layout } = s;
   const out = NEURON_MODULES.map(() => new Array<number>(layout.numLayers).fill(0));
   for (const i of topIndices(scores, top)) {
-    let mi = 0;
-    while (mi + 1 < NEURON_MODULES.length && layout.starts[NEURON_MODULES[mi + 1]!] <= i) mi++;
-    const m = NEURON_MODULES[mi]!;
-    out[mi]![Math.floor((i - layout.starts[m]) / layout.widths[m])]!++;
+    const n = neuronAt(layout, i);
+    out[NEURON_MODULES.indexOf(n.module)]![n.layer]!++;
   }
   return out;
 }

@@ -38,6 +38,16 @@ export function neuronOffset(layout: NeuronLayout, module: NeuronModule, layer: 
   return layout.starts[module] + layer * layout.widths[module];
 }
 
+/** Maps a flat neuron index to (module, layer, index). */
+export function neuronAt(layout: NeuronLayout, flat: number): { module: NeuronModule; layer: number; index: number } {
+  for (const m of NEURON_MODULES) {
+    const W = layout.widths[m];
+    const rel = flat - layout.starts[m];
+    if (rel >= 0 && rel < layout.numLayers * W) return { module: m, layer: Math.floor(rel / W), index: rel % W };
+  }
+  throw new Error(`neuron ${flat} outside the layout of ${layout.total}`);
+}
+
 /** One module's scores as a (layers, W) view into a flat row. */
 export function moduleScores(layout: NeuronLayout, row: Float64Array, module: NeuronModule): Float64Array {
   const start = layout.starts[module];
