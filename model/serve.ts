@@ -77,7 +77,7 @@ export function serveStatic(opts: StaticOptions): Promise<StaticServer> {
       'Cache-Control': 'no-store',
     });
     if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    else createReadStream(file).on('error', () => res.destroy()).pipe(res); // a file gone since stat ends this response, not the server
   });
   return new Promise((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
