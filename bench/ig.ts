@@ -25,6 +25,7 @@ import { igScores } from '../model/kn/ig_scores.js';
 import { neuronLayout } from '../model/kn/layout.js';
 import { initParams } from '../model/params.js';
 import { type Bench, option } from './lib/bench.js';
+import { median } from './lib/timing.js';
 
 interface Size {
   readonly layers: number;
@@ -82,7 +83,6 @@ async function timeIg(size: Size, steps: number, path: 'fused' | 'naive', repeat
       profile(await profiler.table());
       rt().profiler = null;
     }
-    const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     return { seconds: median(times), cpu: median(cpus), neurons: neuronLayout(config).total };
   } finally {
     disposeModel(model);

@@ -14,6 +14,7 @@ import { clearRotaryCache } from '../engine/index.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { parseDataFile, selectTask } from '../model/data/dataset.js';
 import { argmaxRows, computeMetrics } from '../model/data/metrics.js';
+import { refHeadProbs } from '../model/kn/ref_ig.js';
 import { refEsmForward } from '../model/ref_esm.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { splitDataset } from '../model/train/data.js';
@@ -83,16 +84,6 @@ test('best/ is a classifier with labels, task, metrics and provenance; it reache
   assert.ok(r.metrics.accuracy >= 0.9, `test accuracy ${r.metrics.accuracy}`);
 });
 
-/** The head on the host in float64: mean over residues, dense, tanh, out. */
-function hostHead(hidden: Float64Array, n: number, D: number, get: (name: string) => Float32Array): number[] {
-  const pooled = new Float64Array(D);
-  for (let t = 1; t <= n; t++) for (let d = 0; d < D; d++) pooled[d]! += hidden[t * D + d]! / n;
-  const lin = (x: Float64Array, w: Float32Array, b: Float32Array) =>
-    Float64Array.from(b, (bias, o) => x.reduce((a, v, i) => a + v * w[o * x.length + i]!, bias));
-  const h = lin(pooled, get('head.dense.weight'), get('head.dense.bias')).map(Math.tanh);
-  return Array.from(lin(h, get('head.out.weight'), get('head.out.bias')));
-}
-
 test('evaluate --json: required keys, and numbers equal to a direct float64 computation', async () => {
   const r = cli('evaluate', join(out, 'best'), data, '--split', 'test', '--json');
   assert.is(r.status, 0, r.stderr);
@@ -105,14 +96,15 @@ test('evaluate --json: required keys, and numbers equal to a direct float64 comp
   const parsed = await parseDataFile(readFileSync(data, 'utf8'), data);
   const records = (await splitDataset(selectTask(parsed, 'ec'), 0)).parts.test;
   const C = ckpt.head!.labels.length;
-  const logits = new Float64Array(records.length * C);
+  const head = { pooling: ckpt.head!.pooling, numClasses: C, params: new Map([...ckpt.head!.params].map(([n, t]) => [n, t.data])) };
+  const probs = new Float64Array(records.length * C); // (records, C); argmax as the logits'
   records.forEach((rec, i) => {
     const tokens = encodeSequence(rec.sequence);
     const n = rec.sequence.length;
     const ref = refEsmForward(ckpt.config, ckpt.params, tokens, [1, n + 2], { reprLayers: [ckpt.config.numLayers] });
-    logits.set(hostHead(ref.hiddens[ckpt.config.numLayers]!, n, ckpt.config.embedDim, (name) => ckpt.head!.params.get(name)!.data), i * C);
+    probs.set(refHeadProbs(ckpt.config.embedDim, head, ref.hiddens[ckpt.config.numLayers]!, 1, n + 2), i * C);
   });
-  const want = computeMetrics(records.map((x) => x.label), argmaxRows(logits, C), ckpt.head!.labels);
+  const want = computeMetrics(records.map((x) => x.label), argmaxRows(probs, C), ckpt.head!.labels);
   assert.is(got.records, records.length);
   assert.equal(got.confusion, want.confusion);
   assert.ok(Math.abs((got.accuracy as number) - want.accuracy) < 1e-12);
