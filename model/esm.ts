@@ -53,7 +53,10 @@ export interface EsmModel {
   readonly invFreq: ReadonlyMap<number, readonly number[]>;
 }
 
-/** Uploads host parameters (all of paramSpec, lm_head.weight tied to embed_tokens.weight). */
+/**
+ * Uploads host parameters (all of paramSpec, lm_head.weight tied to embed_tokens.weight). The contact
+ * head may be absent (many checkpoints carry none): no GPU code reads it, contacts use the host copy.
+ */
 export function uploadModel(config: EsmConfig, host: ParamMap, requiresGrad = false): EsmModel {
   const params = new Map<string, Tensor>();
   const invFreq = new Map<number, readonly number[]>();
@@ -66,6 +69,7 @@ export function uploadModel(config: EsmConfig, host: ParamMap, requiresGrad = fa
     }
     if (spec.tiedTo) continue;
     const p = host.get(spec.name);
+    if (!p && spec.name.startsWith('contact_head.')) continue;
     if (!p) throw new Error(`model parameters: missing ${spec.name}`);
     const t = keep(tensor(p.data, spec.shape, 'f32', spec.name));
     t.requiresGrad = requiresGrad;

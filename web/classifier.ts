@@ -7,7 +7,6 @@ import type { EsmConfig } from '../model/config.js';
 import { type EsmModel, disposeModel, uploadModel } from '../model/esm.js';
 import { type ClassifierHead, headFromTensors } from '../model/head.js';
 import { FormatError } from '../model/io/errors.js';
-import { paramSpec } from '../model/params.js';
 
 /** A classifier on the GPU. */
 export interface PageClassifier {
@@ -32,15 +31,8 @@ export function noHeadMessage(ckpt: LoadedCheckpoint): string {
 export function uploadClassifier(ckpt: LoadedCheckpoint): PageClassifier {
   const stored = ckpt.head;
   if (!stored) throw new FormatError(ckpt.path, noHeadMessage(ckpt).slice(ckpt.path.length + 2));
-  const params = new Map(ckpt.params);
-  // uploadModel wants every tensor; a missing contact head plays no part in classification.
-  for (const spec of paramSpec(ckpt.config)) {
-    if (spec.name.startsWith('contact_head.') && !params.has(spec.name)) {
-      params.set(spec.name, { shape: spec.shape, data: new Float32Array(spec.shape.reduce((a, b) => a * b, 1)) });
-    }
-  }
   const head = headFromTensors(ckpt.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
-  const model = uploadModel(ckpt.config, params, false);
+  const model = uploadModel(ckpt.config, ckpt.params, false);
   return { config: ckpt.config, model, head, labels: stored.labels, source: `${ckpt.format} ${ckpt.path}` };
 }
 

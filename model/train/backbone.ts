@@ -54,14 +54,7 @@ export function esm2Name(arg: string): string {
 
 /** A loaded checkpoint as a backbone (its head, if any, is not part of it). */
 export function backboneFromCheckpoint(ckpt: LoadedCheckpoint): Backbone {
-  const params = new Map(ckpt.params);
-  if (!ckpt.hasContactHead) {
-    // uploadModel wants every tensor; the contact head plays no part in training or classification.
-    for (const spec of paramSpec(ckpt.config)) {
-      if (spec.name.startsWith('contact_head.')) params.set(spec.name, { shape: spec.shape, data: new Float32Array(spec.shape.reduce((a, b) => a * b, 1)) });
-    }
-  }
-  return { config: ckpt.config, params, hasContactHead: ckpt.hasContactHead, source: `${ckpt.format} checkpoint ${ckpt.path}` };
+  return { config: ckpt.config, params: ckpt.params, hasContactHead: ckpt.hasContactHead, source: `${ckpt.format} checkpoint ${ckpt.path}` };
 }
 
 /** The configuration of a fresh backbone (null for a checkpoint); a bad size is an OptionError. */
