@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Tensor, initEngine, noGrad, tidyAsync } from '../../engine/index.js';
+import { fusedAttentionSupported } from '../../engine/ops/attention.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import { contactMap } from '../contacts.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../esm.js';
@@ -53,7 +54,7 @@ interface Item {
 
 /**
  * Groups items (sorted by length) into batches of at most `budget` padded tokens, and small enough
- * that one layer's attention maps (B, H, L, L) fit one storage binding (`maxAttnBytes`).
+ * that one layer's attention maps (B, H, L, L), where they are made, fit one storage binding (`maxAttnBytes`).
  */
 function batches(items: readonly Item[], budget: number, heads: number, maxAttnBytes: number): Item[][] {
   const out: Item[][] = [];
@@ -109,7 +110,10 @@ export async function extract(argv: readonly string[]): Promise<void> {
   const bar = new Progress('extract', items.length, { unit: 'seq', quiet: p.flags.has('quiet') });
   const D = c.embedDim;
   const V = c.vocabSize;
-  for (const group of batches(sorted, budget, c.attentionHeads, runtime.info.maxStorageBindingSize)) {
+  // (B, H, L, L) attention maps exist only for contacts or where the fused kernel can't run.
+  const mapsMade = include.has('contacts') || !fusedAttentionSupported(c.embedDim / c.attentionHeads);
+  const maxAttnBytes = mapsMade ? runtime.info.maxStorageBindingSize : Infinity;
+  for (const group of batches(sorted, budget, c.attentionHeads, maxAttnBytes)) {
     const B = group.length;
     const L = Math.max(...group.map((g) => g.tokens.length));
     const tokens = new Int32Array(B * L).fill(c.padIdx);
