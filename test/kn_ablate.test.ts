@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NEURON_MODULES, type NeuronModule, disposeModel, uploadModel } from '../model/esm.js';
-import { ablationEdit, editedMetrics, hookedLogits, scaleEdit } from '../model/kn/ablate.js';
+import { ablationEdit, editedMetrics, scaleEdit } from '../model/kn/ablate.js';
+import { classifierLogits } from '../model/train/logits.js';
 import { neuronDensity } from '../model/kn/density.js';
 import { neuronLayout, neuronOffset } from '../model/kn/layout.js';
 import type { NeuronScores } from '../model/kn/scores.js';
@@ -61,7 +62,7 @@ test('preserving 0% with zero replacement equals the model with that module zero
       }
     }
     const zeroed = uploadModel(tiny.config, params, false);
-    const want = await hookedLogits(zeroed, head, records, batching);
+    const want = await classifierLogits(zeroed, head, records, batching);
     disposeModel(zeroed);
     const worst = Math.max(...Array.from(want, (w, i) => Math.abs(w - ablated.logits[i]!)));
     assert.ok(worst < 1e-5, `${module}: logits differ by ${worst}`);

@@ -9,7 +9,8 @@
  */
 import type { TaskRecord } from '../model/data/dataset.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
-import { type ModuleEdit, ablationEdit, editHook, hookedLogits, softmaxRows } from '../model/kn/ablate.js';
+import { type ModuleEdit, ablationEdit, editHook, softmaxRows } from '../model/kn/ablate.js';
+import { classifierLogits } from '../model/train/logits.js';
 import { igScores } from '../model/kn/ig_scores.js';
 import { neuronAt, neuronLayout } from '../model/kn/layout.js';
 import { type ResidueIgResult, residueIg } from '../model/kn/residue_ig.js';
@@ -77,7 +78,7 @@ export async function classProbabilities(clf: PageClassifier, sequence: string, 
   const layout = neuronLayout(clf.config);
   const h = edits.length ? editHook(layout, edits) : null;
   try {
-    const logits = await hookedLogits(clf.model, clf.head, [record(sequence, 0)], { batchSize: 1, maxLength }, h?.hook);
+    const logits = await classifierLogits(clf.model, clf.head, [record(sequence, 0)], { batchSize: 1, maxLength }, h?.hook);
     return softmaxRows(logits, clf.head.numClasses);
   } finally {
     h?.dispose();

@@ -49,7 +49,8 @@ export { type ResidueIgOptions, type ResidueIgResult, residueIg } from '../model
 export { type QuadratureRule, QUADRATURE_RULES, quadrature } from '../model/kn/quadrature.js';
 export { type NeuronScores, type ScoreMethod, SCORE_METHODS, classScores, overallScores, summariseCompleteness } from '../model/kn/scores.js';
 export { type Ranking, type Selection, RANKINGS, selectTop, selectRandom, topIndices } from '../model/kn/select.js';
-export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics, hookedLogits } from '../model/kn/ablate.js';
+export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics } from '../model/kn/ablate.js';
+export { type EvalBatching, classifierLogits } from '../model/train/logits.js';
 export { type Density, neuronDensity } from '../model/kn/density.js';
 export { type StudyOptions, type StudyResult, runStudy } from '../model/kn/study.js';
 export { type TaskRecord, type TaskName, TASK_NAMES } from '../model/data/dataset.js';

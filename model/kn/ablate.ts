@@ -6,13 +6,12 @@
  *
  * Axis letters: B batch, L tokens, W module width, C classes, N neurons.
  */
-import { type Tensor, add, keep, mul, noGrad, tensor, tidy } from '../../engine/index.js';
-import { encodePlan, planBatches } from '../data/batching.js';
+import { type Tensor, add, keep, mul, tensor } from '../../engine/index.js';
 import type { TaskRecord } from '../data/dataset.js';
 import { argmaxRows, computeMetrics } from '../data/metrics.js';
-import { type EsmModel, type NeuronHook, type NeuronModule, esmForward, prepareBatch } from '../esm.js';
-import { type ClassifierHead, classify, meanPoolWeights } from '../head.js';
-import type { EvalBatching } from '../train/evaluate.js';
+import type { EsmModel, NeuronHook, NeuronModule } from '../esm.js';
+import type { ClassifierHead } from '../head.js';
+import { type EvalBatching, classifierLogits } from '../train/logits.js';
 import { type NeuronLayout, neuronOffset } from './layout.js';
 import type { Selection } from './select.js';
 
@@ -83,45 +82,6 @@ export function editHook(layout: NeuronLayout, edits: readonly ModuleEdit[]): Ed
   };
 }
 
-/**
- * The classifier's logits (R, C) on records (row r for records[r]) with an optional hook, batched as
- * evaluation batches them (length-sorted, first-window crops), so without a hook the numbers equal
- * model/train/evaluate.ts's. Batch k + 1 is recorded while the device runs batch k.
- */
-export async function hookedLogits(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], batching: EvalBatching, hook?: NeuronHook): Promise<Float32Array> {
-  const C = head.numClasses;
-  const out = new Float32Array(records.length * C);
-  const plans = planBatches(records, { mode: 'eval', batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: batching.maxLength });
-  let pending: { t: Tensor; values: Promise<Float32Array>; indices: readonly number[] } | null = null;
-  const drain = async (): Promise<void> => {
-    if (!pending) return;
-    const p = pending;
-    pending = null;
-    const values = await p.values;
-    p.t.dispose();
-    p.indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
-  };
-  try {
-    for (const plan of plans) {
-      const tb = encodePlan(records, plan, batching.maxLength);
-      const t = noGrad(() =>
-        tidy(() => {
-          const last = esmForward(model, prepareBatch(model.config, tb.tokens, tb.batch, tb.length), { hook }).last; // (B, L, D)
-          const pool = head.pooling === 'mean' ? meanPoolWeights(Array.from(tb.lengths, (n) => n - 2), tb.length) : undefined; // (B, L, 1)
-          return classify(head, last, pool); // (B, C)
-        }),
-      );
-      const values = t.f32();
-      await drain();
-      pending = { t, values, indices: plan.indices };
-    }
-    await drain();
-  } finally {
-    (pending as { t: Tensor } | null)?.t.dispose();
-  }
-  return out;
-}
-
 /** Accuracy and macro-F1 of logits (R, C) against the records' labels. */
 export function logitMetrics(logits: Float32Array, records: readonly TaskRecord[], classNames: readonly string[]): { accuracy: number; macro_f1: number } {
   const m = computeMetrics(records.map((r) => r.label), argmaxRows(logits, classNames.length), classNames);
@@ -145,7 +105,7 @@ export function softmaxRows(logits: Float32Array, C: number): Float64Array {
 export async function editedMetrics(model: EsmModel, head: ClassifierHead, layout: NeuronLayout, records: readonly TaskRecord[], classNames: readonly string[], batching: EvalBatching, edits: readonly ModuleEdit[]): Promise<{ accuracy: number; macro_f1: number; logits: Float32Array }> {
   const h = edits.length ? editHook(layout, edits) : null;
   try {
-    const logits = await hookedLogits(model, head, records, batching, h?.hook);
+    const logits = await classifierLogits(model, head, records, batching, h?.hook);
     return { ...logitMetrics(logits, records, classNames), logits };
   } finally {
     h?.dispose();

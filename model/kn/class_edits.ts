@@ -10,8 +10,8 @@
 import type { TaskRecord } from '../data/dataset.js';
 import type { EsmModel, NeuronModule } from '../esm.js';
 import type { ClassifierHead } from '../head.js';
-import type { EvalBatching } from '../train/evaluate.js';
-import { editHook, hookedLogits, scaleEdit, softmaxRows } from './ablate.js';
+import { type EvalBatching, classifierLogits } from '../train/logits.js';
+import { editHook, scaleEdit, softmaxRows } from './ablate.js';
 import { moduleSize } from './layout.js';
 import { type NeuronScores, classScores, examplesByClass } from './scores.js';
 import { keepCount, topIndices } from './select.js';
@@ -62,7 +62,7 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
   const C = classNames.length;
   const perClass = classScores(scores);
   const scored = examplesByClass(scores).map((idx) => idx.length > 0);
-  const before = softmaxRows(await hookedLogits(model, head, records, o.batching), C); // (R, C)
+  const before = softmaxRows(await classifierLogits(model, head, records, o.batching), C); // (R, C)
   const rows: ClassEditRow[] = [];
   const total = o.modules.length * scored.filter(Boolean).length * 2;
   for (const module of o.modules) {
@@ -76,7 +76,7 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
         const h = editHook(layout, [scaleEdit(layout, module, neurons, edit === 'suppress' ? 0 : 2)]);
         let after: Float64Array;
         try {
-          after = softmaxRows(await hookedLogits(model, head, records, o.batching, h.hook), C);
+          after = softmaxRows(await classifierLogits(model, head, records, o.batching, h.hook), C);
         } finally {
           h.dispose();
         }

@@ -8,82 +8,22 @@
  *
  * Axis letters: B batch, L tokens, C classes, V vocabulary.
  */
-import { type Tensor, dropout, noGrad, reshape, tensor, tidy } from '../../engine/index.js';
+import { type Tensor, reshape, tensor } from '../../engine/index.js';
 import { crossEntropy } from '../../engine/ops/cross_entropy.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint.js';
 import type { EsmConfig } from '../config.js';
-import { type BatchRecord, type TokenBatch, encodePlan, mixSeed, planBatches } from '../data/batching.js';
+import { type BatchRecord, mixSeed } from '../data/batching.js';
 import { TASK_NAMES, type TaskName, type TaskRecord } from '../data/dataset.js';
 import { type Metrics, argmaxRows, computeMetrics } from '../data/metrics.js';
 import { maskBatch } from '../data/mlm.js';
 import { type EsmModel, disposeModel, esmForward, prepareBatch, uploadModel } from '../esm.js';
-import { type ClassifierHead, classify, headFromTensors, meanPoolWeights } from '../head.js';
+import { type ClassifierHead, headFromTensors } from '../head.js';
 import { FormatError } from '../io/errors.js';
 import { resolveModel } from '../resolve.js';
 import { backboneFromCheckpoint } from './backbone.js';
+import { type EvalBatching, classifierLogits, eachEvalBatch } from './logits.js';
 
-/** How evaluation batches are formed (see model/data/batching.ts). */
-export interface EvalBatching {
-  readonly batchSize?: number;
-  readonly tokenBudget?: number;
-  readonly maxLength: number;
-}
-
-/**
- * Records the classifier's logits (B, C) for an encoded batch. `drop` applies dropout to the final
- * hidden states before pooling, in training only, so evaluation never sees it.
- */
-export function classifierForward(model: EsmModel, head: ClassifierHead, tb: TokenBatch, drop?: { p: number; seed: number }): Tensor {
-  const { batch: B, length: L } = tb;
-  let last = esmForward(model, prepareBatch(model.config, tb.tokens, B, L)).last; // (B, L, D)
-  if (drop && drop.p > 0) last = dropout(last, drop);
-  const pool = head.pooling === 'mean' ? meanPoolWeights(Array.from(tb.lengths, (n) => n - 2), L) : undefined; // (B, L, 1)
-  return classify(head, last, pool); // (B, C)
-}
-
-/**
- * Runs `record` for every batch of an evaluation plan and hands each result to `consume` on the host.
- * Batch k + 1 is recorded while the device runs batch k (its readback is awaited one batch later).
- */
-async function eachEvalBatch(
-  records: readonly BatchRecord[],
-  batching: EvalBatching,
-  record: (tb: TokenBatch, index: number) => Tensor,
-  consume: (values: Float32Array, tb: TokenBatch, indices: readonly number[]) => void,
-): Promise<void> {
-  const plans = planBatches(records, { mode: 'eval', batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: batching.maxLength });
-  let prev: { t: Tensor; values: Promise<Float32Array>; tb: TokenBatch; indices: readonly number[] } | null = null;
-  const drain = async (): Promise<void> => {
-    if (!prev) return;
-    const p = prev;
-    prev = null;
-    const values = await p.values;
-    p.t.dispose();
-    consume(values, p.tb, p.indices);
-  };
-  try {
-    for (const [i, plan] of plans.entries()) {
-      const tb = encodePlan(records, plan, batching.maxLength);
-      const t = noGrad(() => tidy(() => record(tb, i)));
-      const values = t.f32();
-      await drain();
-      prev = { t, values, tb, indices: plan.indices };
-    }
-    await drain();
-  } finally {
-    (prev as { t: Tensor } | null)?.t.dispose();
-  }
-}
-
-/** Logits [N, C] of the records, row n for records[n]. */
-export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching): Promise<Float32Array> {
-  const C = head.numClasses;
-  const out = new Float32Array(records.length * C);
-  await eachEvalBatch(records, batching, (tb) => classifierForward(model, head, tb), (values, _tb, indices) => {
-    indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
-  });
-  return out;
-}
+export { type EvalBatching, classifierForward, classifierLogits } from './logits.js';
 
 /** A classifier's results on labelled records. */
 export interface ClassifierEvaluation {
