@@ -6,43 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { noGrad, tidy } from '../engine/index.js';
 import { rt } from '../engine/context.js';
 import { esm2Config } from '../model/config.js';
-import { type EsmModel, disposeModel, esmForward, prepareBatch, uploadModel } from '../model/esm.js';
+import { disposeModel, uploadModel } from '../model/esm.js';
 import { initParams } from '../model/params.js';
 import { type Bench, option } from './lib/bench.js';
-import { median } from './lib/timing.js';
-
-/** Tokens (B, L): <cls> random residues <eos>, no padding. */
-export function randomTokens(B: number, L: number, seed = 1): Int32Array {
-  let s = seed;
-  const t = new Int32Array(B * L);
-  for (let b = 0; b < B; b++) {
-    for (let l = 0; l < L; l++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      t[b * L + l] = l === 0 ? 0 : l === L - 1 ? 2 : 4 + (s % 20);
-    }
-  }
-  return t;
-}
-
-/** Median wall and process-CPU seconds of `repeats` forward passes (after one warm-up that compiles pipelines). */
-async function timeForward(m: EsmModel, B: number, L: number, repeats: number): Promise<{ wall: number; cpu: number }> {
-  const tokens = randomTokens(B, L);
-  const once = async () => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    noGrad(() => tidy(() => void esmForward(m, prepareBatch(m.config, tokens, B, L), { logits: true })));
-    await rt().sync();
-    const c = process.cpuUsage(c0);
-    return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
-  };
-  await once();
-  const runs: { wall: number; cpu: number }[] = [];
-  for (let i = 0; i < repeats; i++) runs.push(await once());
-  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) };
-}
+import { timeForward } from './lib/runs.js';
 
 /**
  * The Python with torch: Debian's python3-torch lives under /usr/bin/python3, while `python3` on PATH

@@ -9,23 +9,13 @@
  */
 import { loadavg } from 'node:os';
 import { rt } from '../engine/context.js';
-import { matmul } from '../engine/ops/matmul.js';
-import { rng } from '../engine/ref/array.js';
-import { type Tensor, tensor } from '../engine/tensor.js';
 import { type Bench, type BenchContext, fixed2, option, truncate } from './lib/bench.js';
+import { type Product, matmulOperands, timeMatmul } from './lib/runs.js';
 import { tfjsWebgpu } from './lib/tfjs.js';
 import { type Timing, type TimingPlan, DEFAULT_PLAN, timeIt } from './lib/timing.js';
 import { runLab } from './matmul/lab.js';
 
 /** One product: op(a) (M, K) . op(b) (K, N), operands stored as the flags say. */
-interface Product {
-  readonly name: string;
-  readonly m: number;
-  readonly k: number;
-  readonly n: number;
-  readonly transA: boolean;
-  readonly transB: boolean;
-}
 
 const cube = (s: number): Product => ({ name: `${s}x${s}x${s}`, m: s, k: s, n: s, transA: false, transB: false });
 
@@ -45,12 +35,6 @@ export const PRODUCTS: readonly Product[] = [
 
 const PLAN: TimingPlan = { ...DEFAULT_PLAN, warmup: 1 };
 
-function operands(p: Product): [Float32Array, number[], Float32Array, number[]] {
-  const r = rng(p.m * 31 + p.n);
-  const a = Float32Array.from({ length: p.m * p.k }, () => r() - 0.5);
-  const b = Float32Array.from({ length: p.k * p.n }, () => r() - 0.5);
-  return [a, p.transA ? [p.k, p.m] : [p.m, p.k], b, p.transB ? [p.n, p.k] : [p.k, p.n]];
-}
 
 /** GFLOP/s by wall time, and GFLOP per second of process CPU time (steadier when the cores are shared). */
 interface Rate {
@@ -65,28 +49,13 @@ function rate(p: Product, t: Timing): Rate {
 
 /** Our rates for one product. */
 async function ours(p: Product): Promise<Rate> {
-  const [ha, sa, hb, sb] = operands(p);
-  const a = tensor(ha, sa, 'f32', 'bench.a'); // (M, K) or (K, M)
-  const b = tensor(hb, sb, 'f32', 'bench.b'); // (K, N) or (N, K)
-  let last: Tensor | null = null;
-  const step = () => {
-    last?.dispose();
-    last = matmul(a, b, { transA: p.transA, transB: p.transB }); // (M, N)
-  };
-  const sync = async () => {
-    await rt().read(last!.buffer, 4);
-  };
-  const t = await timeIt(step, sync, PLAN);
-  (last as Tensor | null)?.dispose();
-  a.dispose();
-  b.dispose();
-  return rate(p, t);
+  return rate(p, await timeMatmul(p, PLAN));
 }
 
 /** tfjs-backend-webgpu's rates for the same product, timed the same way. */
 async function peer(p: Product): Promise<Rate> {
   const tf = await tfjsWebgpu();
-  const [ha, sa, hb, sb] = operands(p);
+  const [ha, sa, hb, sb] = matmulOperands(p);
   const a = tf.tensor(ha, sa); // (M, K) or (K, M)
   const b = tf.tensor(hb, sb); // (K, N) or (N, K)
   let last: ReturnType<typeof tf.matMul> | null = null;

@@ -12,7 +12,8 @@ import { AdamW } from '../engine/optim/adamw.js';
 import { esm2Config } from '../model/config.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../model/esm.js';
 import { initParams } from '../model/params.js';
-import { randomTokens, torchPeer } from './esm.js';
+import { torchPeer } from './esm.js';
+import { randomTokens } from './lib/runs.js';
 import { type Bench, option } from './lib/bench.js';
 import { median } from './lib/timing.js';
 

@@ -5,24 +5,11 @@
  * about an order of magnitude slower than lavapipe here; the whole bench takes a few minutes.
  * Browser-safe: wall time only (performance.now), no Node built-ins.
  */
-import { noGrad, tidy } from '../../engine/index.js';
-import { rt } from '../../engine/context.js';
-import { matmul } from '../../engine/ops/matmul.js';
-import { rng } from '../../engine/ref/array.js';
-import { type Tensor, tensor } from '../../engine/tensor.js';
 import { esm2Config } from '../../model/config.js';
-import { disposeModel, esmForward, prepareBatch, uploadModel } from '../../model/esm.js';
+import { disposeModel, uploadModel } from '../../model/esm.js';
 import { initParams } from '../../model/params.js';
-import { type TimingPlan, DEFAULT_PLAN, median, timeIt } from '../lib/timing.js';
-
-/** One product: op(a) (M, K) . op(b) (K, N). */
-export interface Product {
-  readonly name: string;
-  readonly m: number;
-  readonly k: number;
-  readonly n: number;
-  readonly transB: boolean;
-}
+import { type Product, timeForward, timeMatmul } from '../lib/runs.js';
+import { type TimingPlan, DEFAULT_PLAN } from '../lib/timing.js';
 
 const cube = (s: number): Product => ({ name: `${s}x${s}x${s}`, m: s, k: s, n: s, transB: false });
 
@@ -46,30 +33,8 @@ const PLAN: TimingPlan = { ...DEFAULT_PLAN, warmup: 1, repeats: 5 };
 export async function matmulRate(name: string): Promise<number> {
   const p = PRODUCTS.find((q) => q.name === name);
   if (!p) throw new Error(`no matmul case '${name}'`);
-  const r = rng(p.m * 31 + p.n);
-  const a = tensor(Float32Array.from({ length: p.m * p.k }, () => r() - 0.5), [p.m, p.k], 'f32', 'bench.a'); // (M, K)
-  const b = tensor(Float32Array.from({ length: p.k * p.n }, () => r() - 0.5), p.transB ? [p.n, p.k] : [p.k, p.n], 'f32', 'bench.b'); // (K, N) or (N, K)
-  let last: Tensor | null = null;
-  const t = await timeIt(
-    () => {
-      last?.dispose();
-      last = matmul(a, b, { transB: p.transB }); // (M, N)
-    },
-    async () => {
-      await rt().read(last!.buffer, 4);
-    },
-    PLAN,
-  );
-  (last as Tensor | null)?.dispose();
-  a.dispose();
-  b.dispose();
+  const t = await timeMatmul(p, PLAN);
   return (2 * p.m * p.n * p.k) / (t.wallMs * 1e6);
-}
-
-/** Tokens (B, L): <cls> random residues <eos>. */
-function tokens(B: number, L: number): Int32Array {
-  const r = rng(B * 1000 + L);
-  return Int32Array.from({ length: B * L }, (_, i) => (i % L === 0 ? 0 : i % L === L - 1 ? 2 : 4 + Math.floor(r() * 20)));
 }
 
 /** Tokens/s (wall) of the named ESM-2 inference forward with logits: one warm-up, median of `repeats`. */
@@ -78,18 +43,8 @@ export async function forwardRate(name: string, repeats = 3): Promise<number> {
   if (!f) throw new Error(`no forward case '${name}'`);
   const config = esm2Config(f.model);
   const model = uploadModel(config, initParams(config, 0));
-  const ids = tokens(f.B, f.L);
-  const once = async () => {
-    const t0 = performance.now();
-    noGrad(() => tidy(() => void esmForward(model, prepareBatch(config, ids, f.B, f.L), { logits: true })));
-    await rt().sync();
-    return (performance.now() - t0) / 1000;
-  };
   try {
-    await once();
-    const secs: number[] = [];
-    for (let i = 0; i < repeats; i++) secs.push(await once());
-    return (f.B * f.L) / median(secs);
+    return (f.B * f.L) / (await timeForward(model, f.B, f.L, repeats)).wall;
   } finally {
     disposeModel(model);
   }
