@@ -6,8 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-
-const CLI = 'dist/model/cli.js';
+import { CLI } from './lib/cli.js';
 
 test('serve prints its URL, serves the page and the default model, stops on SIGINT', async () => {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });

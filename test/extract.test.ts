@@ -3,7 +3,6 @@
  * extract` writes what fair-esm's extract.py writes and matches the float64 reference; batching does
  * not change results; bad inputs are one-line errors with a non-zero exit.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -21,6 +20,7 @@ import { refEsmForward } from '../model/ref_esm.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';
+import { cli, errorLines } from './lib/cli.js';
 import { scratchDir } from './lib/scratch.js';
 
 const config = makeConfig({ numLayers: 2, embedDim: 32, attentionHeads: 4 });
@@ -121,10 +121,6 @@ test('results do not depend on batching', async () => {
   }
 });
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['dist/model/cli.js', ...args], { encoding: 'utf8' });
-}
-
 test('bad inputs are one-line errors with a non-zero exit and no output files', () => {
   writeFileSync(join(dir, 'bad.fasta'), '>x\nMKZJ1\n');
   writeFileSync(join(dir, 'trunc.pt'), 'PK\u0003\u0004 truncated');
@@ -139,7 +135,7 @@ test('bad inputs are one-line errors with a non-zero exit and no output files', 
   for (const [args, message] of cases) {
     const r = cli(...args);
     assert.ok(r.status !== 0, `${args.join(' ')} exits non-zero`);
-    const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic'));
+    const lines = errorLines(r.stderr);
     assert.is(lines.length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
     assert.match(lines[0]!, message);
     assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');

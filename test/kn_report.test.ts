@@ -13,7 +13,8 @@ import { NEURON_MODULES } from '../model/esm.js';
 import { neuronLayout } from '../model/kn/layout.js';
 import type { NeuronScores } from '../model/kn/scores.js';
 import { loadScores, saveScores } from '../model/kn/scores_io.js';
-import { cli, compositionFasta, errorLines, tempDir, writeText } from './lib/train_fixtures.js';
+import { cli, errorLines } from './lib/cli.js';
+import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
 
 const dir = tempDir('kn-report');

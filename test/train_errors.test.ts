@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { saveProjectCheckpoint } from '../model/checkpoint.js';
 import { makeConfig } from '../model/config.js';
 import { initParams } from '../model/params.js';
-import { cli, compositionFasta, errorLines, tempDir, writeText } from './lib/train_fixtures.js';
+import { cli, errorLines } from './lib/cli.js';
+import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 
 const dir = tempDir('errors');
 const good = writeText(dir, 'good.fasta', compositionFasta(60, 3));

@@ -22,7 +22,8 @@ import { disposeClassifier, evaluateClassifier, loadClassifier } from '../model/
 import { finetune } from '../model/train/finetune.js';
 import type { RunResult } from '../model/train/run.js';
 import { gpu } from './lib/gpu.js';
-import { cli, compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';
+import { cli } from './lib/cli.js';
+import { compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';
 
 const dir = tempDir('finetune');
 const data = writeText(dir, 'composition.fasta', compositionFasta(240, 1, 12));

@@ -11,7 +11,8 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { pretrain } from '../model/train/pretrain.js';
 import type { RunResult } from '../model/train/run.js';
 import { gpu } from './lib/gpu.js';
-import { cli, tempDir, tinyPretrain, writeText } from './lib/train_fixtures.js';
+import { cli } from './lib/cli.js';
+import { tempDir, tinyPretrain, writeText } from './lib/train_fixtures.js';
 
 const dir = tempDir('pretrain');
 const rand = rng(4);

@@ -11,7 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { finetune, resumeFinetune } from '../model/train/finetune.js';
 import { gpu } from './lib/gpu.js';
-import { cli, cliAsync, compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';
+import { cli, cliAsync } from './lib/cli.js';
+import { compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';
 
 const dir = tempDir('resume');
 const data = writeText(dir, 'composition.fasta', compositionFasta(240, 2));

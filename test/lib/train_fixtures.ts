@@ -2,7 +2,6 @@
  * Fixtures for the training tests: an easy synthetic labelled task written as labelled FASTA, and the
  * options of a tiny fine-tuning run (2 layers, dim 32) that stays fast on a software GPU.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../engine/ref/array.js';
@@ -58,25 +57,3 @@ export function tinyFinetune(data: string, out: string, over: Partial<FinetuneOp
   return { ...tinyPretrain(data, out), pooling: 'mean', classWeights: 'none', freeze: 'none', trainLast: 0, dropout: 0, ...over };
 }
 
-/** The CLI's result: exit status and output. */
-export interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the built CLI (node dist/model/cli.js) to completion. */
-export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['dist/model/cli.js', ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Starts the CLI without waiting; the caller may kill it. */
-export function cliAsync(...args: string[]): ReturnType<typeof spawn> {
-  return spawn(process.execPath, ['dist/model/cli.js', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** stderr lines that are not Dawn's start-up warnings (which it prints on some adapters). */
-export function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic'));
-}
