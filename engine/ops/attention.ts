@@ -43,27 +43,25 @@ function dhSupported(dh: number, rotary: boolean): boolean {
   return Number.isInteger(dh) && dh > 0 && dh <= MAX_DH && dh % (rotary ? 8 : 4) === 0;
 }
 
-/** The adapter's smallest subgroup size (0 when unknown or without subgroups). */
-
 /** Output batch B' and the common (L, D); throws ShapeError naming every shape. */
 function planAttention(inputs: readonly TensorMeta[], a: AttentionAttrs): { b: number; l: number; d: number; dh: number } {
   const [q, k, v, mask] = inputs;
   const names = ['q', 'k', 'v', 'mask'];
-  const all = describe(inputs, names);
+  const all = () => describe(inputs, names); // built only for an error
   if (!q || !k || !v || inputs.length > 4) throw new ShapeError('attention', `expects q, k, v and an optional mask, got ${inputs.length} inputs`);
   expectDtypes('attention', inputs, ['f32', 'f32', 'f32', 'f32']);
-  if ([q, k, v].some((t) => t.shape.length !== 3)) throw new ShapeError('attention', `q, k and v must be [B, L, D] (${all})`);
+  if ([q, k, v].some((t) => t.shape.length !== 3)) throw new ShapeError('attention', `q, k and v must be [B, L, D] (${all()})`);
   const [, l, d] = q.shape as [number, number, number];
-  if ([k, v].some((t) => t.shape[1] !== l || t.shape[2] !== d)) throw new ShapeError('attention', `q, k and v must share L and D (${all})`);
+  if ([k, v].some((t) => t.shape[1] !== l || t.shape[2] !== d)) throw new ShapeError('attention', `q, k and v must share L and D (${all()})`);
   const b = Math.max(q.shape[0]!, k.shape[0]!, v.shape[0]!, mask?.shape[0] ?? 1);
-  if ([q, k, v].some((t) => t.shape[0] !== b && t.shape[0] !== 1)) throw new ShapeError('attention', `batch dims must be ${b} or 1 (${all})`);
+  if ([q, k, v].some((t) => t.shape[0] !== b && t.shape[0] !== 1)) throw new ShapeError('attention', `batch dims must be ${b} or 1 (${all()})`);
   if (mask && (mask.shape.length !== 2 || mask.shape[1] !== l || (mask.shape[0] !== b && mask.shape[0] !== 1))) {
-    throw new ShapeError('attention', `mask must be [${b}, ${l}] or [1, ${l}] (${all})`);
+    throw new ShapeError('attention', `mask must be [${b}, ${l}] or [1, ${l}] (${all()})`);
   }
-  if (!Number.isInteger(a.heads) || a.heads < 1 || d % a.heads !== 0) throw new ShapeError('attention', `D = ${d} does not split into ${a.heads} heads (${all})`);
+  if (!Number.isInteger(a.heads) || a.heads < 1 || d % a.heads !== 0) throw new ShapeError('attention', `D = ${d} does not split into ${a.heads} heads (${all()})`);
   const dh = d / a.heads;
   if (!dhSupported(dh, a.rotary)) {
-    throw new ShapeError('attention', `head dim ${dh} unsupported: needs a multiple of ${a.rotary ? 8 : 4} up to ${MAX_DH} (${all})`);
+    throw new ShapeError('attention', `head dim ${dh} unsupported: needs a multiple of ${a.rotary ? 8 : 4} up to ${MAX_DH} (${all()})`);
   }
   if (a.rotary && a.invFreq && a.invFreq.length !== dh / 2) throw new ShapeError('attention', `invFreq has ${a.invFreq.length} values, head dim ${dh} needs ${dh / 2}`);
   return { b, l, d, dh };

@@ -54,20 +54,20 @@ export interface MatmulPlan {
 
 /** Shape rule shared by infer, forward and backward; throws ShapeError naming both shapes. */
 export function planMatmul(aShape: Shape, bShape: Shape, attrs: MatmulAttrs): MatmulPlan {
-  const both = `a ${fmtShape(aShape)} and b ${fmtShape(bShape)}`;
-  if (aShape.length < 2 || bShape.length < 2) throw new ShapeError('matmul', `${both}: both need at least 2 dims`);
+  const both = () => `a ${fmtShape(aShape)} and b ${fmtShape(bShape)}`; // built only for an error
+  if (aShape.length < 2 || bShape.length < 2) throw new ShapeError('matmul', `${both()}: both need at least 2 dims`);
   const [a0, a1] = aShape.slice(-2) as [number, number];
   const [b0, b1] = bShape.slice(-2) as [number, number];
   const [m, ka] = attrs.transA ? [a1, a0] : [a0, a1];
   const [kb, n] = attrs.transB ? [b1, b0] : [b0, b1];
-  if (ka !== kb) throw new ShapeError('matmul', `${both}: inner dims ${ka} and ${kb} differ`);
+  if (ka !== kb) throw new ShapeError('matmul', `${both()}: inner dims ${ka} and ${kb} differ`);
   const aBatch = aShape.slice(0, -2);
   const bBatch = bShape.slice(0, -2);
   let batch: number[];
   try {
     batch = broadcastShapes('matmul', aBatch, bBatch);
   } catch {
-    throw new ShapeError('matmul', `${both}: batch dims ${fmtShape(aBatch)} and ${fmtShape(bBatch)} do not broadcast`);
+    throw new ShapeError('matmul', `${both()}: batch dims ${fmtShape(aBatch)} and ${fmtShape(bBatch)} do not broadcast`);
   }
   const out = [...batch, m, n];
   const foldA = bBatch.length === 0 && !attrs.transA;
@@ -76,7 +76,7 @@ export function planMatmul(aShape: Shape, bShape: Shape, attrs: MatmulAttrs): Ma
   }
   const [dims, aStrides, bStrides] = collapseBatch(batch, batchStrides(aBatch, batch, m * ka), batchStrides(bBatch, batch, ka * n));
   if (dims.length > MAX_BATCH_DIMS) {
-    throw new ShapeError('matmul', `${both}: at most ${MAX_BATCH_DIMS} independent batch dims are supported`);
+    throw new ShapeError('matmul', `${both()}: at most ${MAX_BATCH_DIMS} independent batch dims are supported`);
   }
   return { m, n, k: ka, batch, out, rows: m, dims, aStrides, bStrides, foldA };
 }

@@ -54,12 +54,20 @@ export function rotaryTableValues(l: number, dh: number, invFreq: readonly numbe
   return out;
 }
 
+// inv_freq arrays live as long as their model and are looked up per layer per pass: stringify each once.
+const freqKeys = new WeakMap<readonly number[], string>();
+function freqKey(invFreq: readonly number[]): string {
+  let k = freqKeys.get(invFreq);
+  if (k === undefined) freqKeys.set(invFreq, (k = invFreq.join(',')));
+  return k;
+}
+
 /**
  * The cached f32 table (L, Dh) for (L, Dh, inv_freq); created (and kept out of every tidy scope) on a
  * miss. Fused attention (ops/attention.ts) reads the same table.
  */
 export function rotaryTable(l: number, dh: number, invFreq?: readonly number[]): Tensor {
-  const key = `${l}x${dh}:${invFreq ? invFreq.join(',') : 'default'}`;
+  const key = `${l}x${dh}:${invFreq ? freqKey(invFreq) : 'default'}`;
   const hit = tables.get(key);
   if (hit) {
     tables.delete(key);
