@@ -16,7 +16,7 @@ import { keepCount, selectRandom, selectTop, topIndices } from '../model/kn/sele
 import { evaluateClassifier } from '../model/train/evaluate.js';
 import { rng } from '../engine/ref/array.js';
 import { gpu } from './lib/gpu.js';
-import { randomRecords, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
+import { disposeTiny, randomRecords, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
 
 const tiny = tinyClassifier(5, 2, 16, 3);
 const layout = neuronLayout(tiny.config);
@@ -46,7 +46,7 @@ test('preserving 100% reproduces the unablated logits and metrics exactly', asyn
       assert.is(r.macro_f1, plain.metrics.macro_f1);
     }
   }
-  disposeModel(model);
+  disposeTiny({ model, head });
 });
 
 test('preserving 0% with zero replacement equals the model with that module zeroed', async () => {
@@ -67,7 +67,7 @@ test('preserving 0% with zero replacement equals the model with that module zero
     const worst = Math.max(...Array.from(want, (w, i) => Math.abs(w - ablated.logits[i]!)));
     assert.ok(worst < 1e-5, `${module}: logits differ by ${worst}`);
   }
-  disposeModel(model);
+  disposeTiny({ model, head });
 });
 
 test('mean replacement and x0/x2 edits change exactly the chosen neurons', async () => {
@@ -87,7 +87,7 @@ test('mean replacement and x0/x2 edits change exactly the chosen neurons', async
   assert.equal(Array.from(suppressed.logits), Array.from(ablated.logits));
   const amplified = await editedMetrics(model, head, layout, records, names, batching, [scaleEdit(layout, 'value', chosen, 2)]);
   assert.not.equal(Array.from(amplified.logits), Array.from(suppressed.logits));
-  disposeModel(model);
+  disposeTiny({ model, head });
 });
 
 test('selections: per-layer and global top fractions, seeded random subsets', () => {

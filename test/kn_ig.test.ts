@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { tensor, tidyAsync } from '../engine/index.js';
 import { rng } from '../engine/ref/array.js';
 import { refIgAccumulate, refIgScale, refNeuronSum } from '../engine/ref/ig.js';
-import { NEURON_MODULES, disposeModel } from '../model/esm.js';
+import { NEURON_MODULES } from '../model/esm.js';
 import { type NodeChunk, igAccumulate, igScale, neuronSum } from '../model/kn/ig_ops.js';
 import { igScores } from '../model/kn/ig_scores.js';
 import { neuronOffset } from '../model/kn/layout.js';
@@ -18,7 +18,7 @@ import { type NeuronScores, summariseCompleteness } from '../model/kn/scores.js'
 import { exampleTokens } from '../model/kn/examples.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';
-import { randomRecords, refHead, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
+import { disposeTiny, randomRecords, refHead, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
 
 test.before(async () => {
   await gpu();
@@ -83,8 +83,7 @@ async function gpuIg(rule: QuadratureRule, steps: number, extra: Partial<Paramet
   try {
     return await igScores(model, head, [record], names, { steps, rule, maxLength: 100, ...extra });
   } finally {
-    disposeModel(model);
-    for (const t of head.params.values()) t.dispose();
+    disposeTiny({ model, head });
   }
 }
 

@@ -5,14 +5,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { disposeModel } from '../model/esm.js';
 import { type QuadratureRule, quadrature } from '../model/kn/quadrature.js';
 import { refResidueIg } from '../model/kn/ref_residue_ig.js';
 import { residueIg } from '../model/kn/residue_ig.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';
-import { randomRecords, refHead, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
+import { disposeTiny, randomRecords, refHead, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
 
 test.before(async () => {
   await gpu();
@@ -42,8 +41,7 @@ for (const c of CASES) {
       const sum = got.attributions.reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(got.gap - (sum - (got.fx - got.fb))) < 1e-9, 'gap is sum - (fx - fb)');
     } finally {
-      disposeModel(model);
-      for (const t of head.params.values()) t.dispose();
+      disposeTiny({ model, head });
     }
   });
 }
@@ -66,8 +64,7 @@ test('residue IG completeness gap shrinks as m grows', async () => {
     for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i]! < gaps[i - 1]!, `gaps ${gaps.join(', ')}`);
     assert.ok(gaps[3]! < 1e-4, `gap at m=256: ${gaps[3]}`);
   } finally {
-    disposeModel(model);
-    for (const t of head.params.values()) t.dispose();
+    disposeTiny({ model, head });
   }
 });
 
@@ -78,8 +75,7 @@ test('residue IG rejects a class outside the head and an empty sequence', async 
     await residueIg(model, head, encodeSequence('ACD'), 3, { steps: 2 }).then(() => assert.unreachable('class 3 of 3'), (e: Error) => assert.match(e.message, /class 3 outside \[0, 3\)/));
     await residueIg(model, head, new Int32Array([0, 2]), 0, { steps: 2 }).then(() => assert.unreachable('no residue'), (e: Error) => assert.match(e.message, /at least one residue/));
   } finally {
-    disposeModel(model);
-    for (const t of head.params.values()) t.dispose();
+    disposeTiny({ model, head });
   }
 });
 

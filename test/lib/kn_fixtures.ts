@@ -6,7 +6,7 @@
 import { rng } from '../../engine/ref/array.js';
 import { makeConfig, type EsmConfig } from '../../model/config.js';
 import type { TaskRecord } from '../../model/data/dataset.js';
-import { type EsmModel, uploadModel } from '../../model/esm.js';
+import { type EsmModel, disposeModel, uploadModel } from '../../model/esm.js';
 import { type ClassifierHead, headFromTensors, headSpec } from '../../model/head.js';
 import { type ParamTensor, initParams } from '../../model/params.js';
 import type { RefHead } from '../../model/kn/ref_ig.js';
@@ -42,6 +42,12 @@ export function uploadTiny(t: TinyClassifier): { model: EsmModel; head: Classifi
     model: uploadModel(t.config, t.params, false),
     head: headFromTensors(t.config.embedDim, t.numClasses, t.pooling, (n) => t.headParams.get(n)),
   };
+}
+
+/** Frees what uploadTiny uploaded. */
+export function disposeTiny(u: { model: EsmModel; head: ClassifierHead }): void {
+  disposeModel(u.model);
+  for (const t of u.head.params.values()) t.dispose();
 }
 
 /** The tiny model's head for the float64 reference. */
