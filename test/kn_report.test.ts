@@ -3,7 +3,7 @@
  * required keys, results.csv, well-formed SVGs and report.html; `esm-kn neurons score | select |
  * ablate | density | edit` chain through their files; scores survive a save and load unchanged.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -124,6 +124,12 @@ test('esm-kn neurons score | select | ablate | density | edit chain through thei
   r = cli('neurons', 'select', join(dir, 'missing.safetensors'), '--out', selection);
   assert.is(r.status, 1);
   assert.is(errorLines(r.stderr).length, 1, 'one-line error');
+  const badSel = join(dir, 'bad-selection.json');
+  writeFileSync(badSel, JSON.stringify({ ...sel, format: 'esm-kn-neuron-selection', selections: [{ ...sel.selections[0], module: 'keys' }] }));
+  r = cli('neurons', 'ablate', modelDir, badSel, '--test-examples', '2', ...common);
+  assert.is(r.status, 1);
+  assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+  assert.match(errorLines(r.stderr)[0]!, /bad-selection\.json: selection 0: unknown module 'keys'/);
 });
 
 test('scores survive save and load unchanged', async () => {

@@ -189,8 +189,15 @@ async function ablate(argv: readonly string[]): Promise<void> {
     const base = await editedMetrics(clf.model, clf.head, layout, records, classNames, batching, []);
     const rows: Record<string, unknown>[] = [{ module: null, method: 'unablated', ranking: null, fraction: 1, seed: null, accuracy: base.accuracy, macro_f1: base.macro_f1 }];
     const tick = bar('ablations', p.flags.has('quiet'), 'evals');
-    for (const x of stored.selections) {
-      const keep = keepFromLists(layout, x.module, x.kept);
+    for (const [i, x] of stored.selections.entries()) {
+      let keep: Uint8Array;
+      try {
+        const [module] = parseModules([String(x.module)]);
+        if (!Array.isArray(x.kept)) throw new Error('no "kept" lists');
+        keep = keepFromLists(layout, module!, x.kept);
+      } catch (e) {
+        throw new FormatError(selectionPath!, `selection ${i}: ${(e as Error).message}`);
+      }
       const r = await editedMetrics(clf.model, clf.head, layout, records, classNames, batching, [ablationEdit(layout, { ...x, keep }, replacement, meanRow)]);
       rows.push({ module: x.module, method: x.method, ranking: x.ranking, fraction: x.fraction, seed: x.seed, replacement, accuracy: r.accuracy, macro_f1: r.macro_f1 });
       tick(rows.length - 1, stored.selections.length);
