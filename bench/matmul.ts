@@ -65,7 +65,9 @@ async function peer(p: Product): Promise<Rate> {
   };
   const sync = async () => {
     const one = tf.slice(last!, [0, 0], [1, 1]);
-    await one.data();
+    // Through the runtime's host wait, as our own reads go: the JS thread sleeps instead of spinning
+    // in Dawn's poll, which would take a core from the adapter's threads (engine/host_wait.ts).
+    await rt().hostWait(one.data());
     one.dispose();
   };
   const t = await timeIt(step, sync, PLAN);

@@ -34,6 +34,8 @@ export interface GpuContext {
   readonly info: DeviceInfo;
   /** Resolves when the device is lost; never rejects. */
   readonly lost: Promise<GPUDeviceLostInfo>;
+  /** True where the WebGPU binding busy-polls while its promises are pending (Node's Dawn): see host_wait.ts. */
+  readonly pollSpins: boolean;
 }
 
 /** Thrown when no WebGPU adapter can be had: names the fix. */
@@ -51,6 +53,7 @@ export class NoAdapterError extends Error {
 // The object returned by webgpu's create() must stay referenced for the life of the process:
 // if it is garbage-collected while GPU work is in flight, Dawn crashes the process.
 let nodeGpu: GPU | undefined;
+const NODE_DAWN = 'Node (Dawn)';
 let acquired: Promise<GpuContext> | undefined;
 
 // 'subgroups' is newer than some @webgpu/types versions, hence the cast.
@@ -69,7 +72,7 @@ async function getGpu(): Promise<{ gpu: GPU; where: string }> {
     Object.assign(globalThis, mod.globals);
     nodeGpu = mod.create([]);
   }
-  return { gpu: nodeGpu, where: 'Node (Dawn)' };
+  return { gpu: nodeGpu, where: NODE_DAWN };
 }
 
 /**
@@ -130,5 +133,5 @@ async function createDevice(): Promise<GpuContext> {
     uniformAlign: l.minUniformBufferOffsetAlignment,
   };
   const lost = device.lost.then((i) => i);
-  return { device, info, lost };
+  return { device, info, lost, pollSpins: where === NODE_DAWN };
 }

@@ -22,7 +22,11 @@ export class Profiler {
   private readonly totals = new Map<string, { count: number; ns: number }>();
   private pending: Promise<void>[] = [];
 
-  constructor(private readonly device: GPUDevice) {
+  /** `track` wraps each readback promise (the runtime's host-wait throttle). */
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly track: (p: Promise<void>) => Promise<void> = (p) => p,
+  ) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * CAPACITY, label: 'profiler' });
     this.resolve = device.createBuffer({
       size: 16 * CAPACITY,
@@ -55,7 +59,7 @@ export class Profiler {
     // Called after submit: map and accumulate when the GPU is done.
     return () => {
       this.pending.push(
-        staging.mapAsync(GPUMapMode.READ).then(() => {
+        this.track(staging.mapAsync(GPUMapMode.READ)).then(() => {
           const t = new BigUint64Array(staging.getMappedRange());
           labels.forEach((label, i) => {
             const ns = Number(t[2 * i + 1]! - t[2 * i]!);

@@ -8,9 +8,12 @@
  *   Reusing it for the next batch is safe: that write is queued after the previous submit.
  * - Errors: every batch runs inside validation and out-of-memory error scopes; the first error is
  *   thrown at the next sync point, naming the kernels of that batch. Device loss rejects every wait.
+ * - Every promise the device hands out goes through `waits` (host_wait.ts), so that waiting on it in
+ *   Node sleeps instead of spinning a core.
  */
 import type { DeviceInfo, GpuContext } from './device.js';
 import { type KernelSpec, kernelKey, kernelLabel } from './kernel.js';
+import { HostWaits } from './host_wait.js';
 import { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
 
@@ -61,11 +64,13 @@ export class Runtime {
   private errorChecks: Promise<GpuError | null>[] = [];
   private lostReason: string | null = null;
   private submits = 0;
+  private readonly waits: HostWaits;
 
   constructor(ctx: GpuContext) {
     this.device = ctx.device;
     this.info = ctx.info;
     this.pool = new BufferPool(this.device);
+    this.waits = new HostWaits(ctx.pollSpins);
     this.arena = this.device.createBuffer({
       size: ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -79,7 +84,7 @@ export class Runtime {
   /** Starts per-kernel timing (needs the timestamp-query feature). */
   enableProfiler(): Profiler {
     if (!this.info.timestamps) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
-    this.profiler ??= new Profiler(this.device);
+    this.profiler ??= new Profiler(this.device, (p) => this.waits.track(p));
     return this.profiler;
   }
 
@@ -120,7 +125,7 @@ export class Runtime {
       compute: { module, entryPoint: spec.entry, constants: spec.constants as Record<string, number> | undefined },
     });
     this.errorChecks.push(
-      this.device.popErrorScope().then((e) => (e ? new GpuError('validation', e.message, `creating ${label}`) : null)),
+      this.waits.track(this.device.popErrorScope()).then((e) => (e ? new GpuError('validation', e.message, `creating ${label}`) : null)),
     );
     k = { pipeline, layout, label, dispatches: 0 };
     this.kernels.set(key, k);
@@ -202,8 +207,8 @@ export class Runtime {
       this.arenaUsed = 0;
       const context = `a batch running ${[...this.batchKernels].slice(0, 8).join(', ')}`;
       this.batchKernels = new Set();
-      const validation = this.device.popErrorScope();
-      const oom = this.device.popErrorScope();
+      const validation = this.waits.track(this.device.popErrorScope());
+      const oom = this.waits.track(this.device.popErrorScope());
       this.errorChecks.push(
         Promise.all([validation, oom]).then(([v, o]) =>
           v ? new GpuError('validation', v.message, context) : o ? new GpuError('out-of-memory', o.message, context) : null,
@@ -279,8 +284,21 @@ export class Runtime {
     return this.waitFor(this.device.queue.onSubmittedWorkDone(), 'waiting for the queue');
   }
 
+  /**
+   * Waits on any promise of this device's binding that the runtime did not make itself (a peer
+   * library's readback in a benchmark) the way its own waits do: asleep between polls in Node.
+   */
+  hostWait<T>(p: Promise<T>): Promise<T> {
+    return this.waits.track(p);
+  }
+
+  /** Tracked promises pending now (tests). */
+  get hostWaitsInFlight(): number {
+    return this.waits.inFlight;
+  }
+
   private async waitFor<T>(p: Promise<T>, what: string): Promise<T> {
-    return p.catch(async (e: unknown) => {
+    return this.waits.track(p).catch(async (e: unknown) => {
       if (this.lostReason) throw new GpuError('device-lost', this.lostReason, what);
       await this.checkErrors();
       throw new GpuError('readback', String((e as Error)?.message ?? e), what);

@@ -176,7 +176,7 @@ test('device loss is reported by the next dispatch and by pending reads, never a
   // A second device on the same adapter, so the suite's device stays usable.
   const adapter = await (await gpuObject()).requestAdapter();
   const device = await adapter!.requestDevice({ label: 'doomed' });
-  const r = new Runtime({ device, info: rt().info, lost: device.lost });
+  const r = new Runtime({ device, info: rt().info, lost: device.lost, pollSpins: true });
   const buf = r.alloc(64, 'doomed-buffer');
   const pending = r.read(buf, 64).then(
     () => 'resolved',
