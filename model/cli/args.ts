@@ -61,3 +61,15 @@ export function numOption(p: Parsed, name: string, fallback: number, command = '
   if (!Number.isFinite(n)) throw new UsageError(`${command}: --${name} must be a number, got '${v}'`);
   return n;
 }
+
+/** A choice among fixed options, or the default. */
+export function oneOf<T extends string>(p: Parsed, name: string, options: readonly T[], fallback: T, command: string): T {
+  const v = p.values.get(name) ?? fallback;
+  if (!(options as readonly string[]).includes(v)) throw new UsageError(`${command}: --${name} ${v} is not one of ${options.join(', ')}`);
+  return v as T;
+}
+
+/** An integer option with a lower bound, or null when absent. */
+export function optionalInt(p: Parsed, name: string, min: number, command: string): number | null {
+  return p.values.has(name) ? intOption(p, name, 0, min, command) : null;
+}

@@ -18,8 +18,8 @@ import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { type Ranking, RANKINGS } from '../kn/select.js';
 import { loadStudySetup } from '../kn/setup.js';
 import { runStudy } from '../kn/study.js';
-import { type Parsed, UsageError, intOption, parseArgs } from './args.js';
-import { Progress } from './progress.js';
+import { type Parsed, UsageError, intOption, oneOf, parseArgs } from './args.js';
+import { stageBars } from './progress.js';
 
 /** Usage text (esm-kn --help). */
 export const EXPERIMENT_USAGE = `esm-kn experiment [--out report] [--model default] [--data default] [--task T] [--split-seed N]
@@ -45,13 +45,6 @@ const OPTIONS = {
   'density-top': { kind: 'value' }, bootstrap: { kind: 'value' }, 'max-len': { kind: 'value' }, 'batch-size': { kind: 'value' },
   seed: { kind: 'value' }, quiet: { kind: 'flag' },
 } as const;
-
-/** A choice among fixed options. */
-export function oneOf<T extends string>(p: Parsed, name: string, options: readonly T[], fallback: T, command: string): T {
-  const v = p.values.get(name) ?? fallback;
-  if (!(options as readonly string[]).includes(v)) throw new UsageError(`${command}: --${name} ${v} is not one of ${options.join(', ')}`);
-  return v as T;
-}
 
 /** A per-class count or 'all' (null). */
 export function countOrAll(p: Parsed, name: string, fallback: number | null, command: string): number | null {
@@ -130,7 +123,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
   const started = new Date();
   const setup = await loadStudySetup(p.values.get('model') ?? 'default', p.values.get('data') ?? 'default', taskOption(p, cmd),
     p.values.has('split-seed') ? intOption(p, 'split-seed', 0, 0, cmd) : undefined);
-  const bars = new Map<string, { bar: Progress; done: number }>();
+  const progress = stageBars(quiet, (stage) => (stage === 'ablation' || stage === 'class edits' ? 'evals' : 'seq'));
   try {
     const { clf, split } = setup;
     const model = `${setup.modelName} (${clf.checkpoint.path}, ${clf.config.name} ${clf.config.numLayers} layers x ${clf.config.embedDim})`;
@@ -139,13 +132,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     const r = await runStudy(clf.model, clf.head, {
       ...o, classNames: setup.classNames, train: split.parts.train, test: split.parts.test, rule, positions, modules, rankings, replacement,
       provenance: { model: setup.modelName, split: testSplit },
-      onProgress(stage, done, total) {
-        let b = bars.get(stage);
-        if (!b) bars.set(stage, (b = { bar: new Progress(stage, total, { unit: stage === 'ablation' || stage === 'class edits' ? 'evals' : 'seq', quiet }), done: 0 }));
-        b.bar.tick(done - b.done);
-        b.done = done;
-        if (done === total) b.bar.finish();
-      },
+      onProgress: progress,
     });
     const meta: Record<string, unknown> = {
       model: setup.modelName, model_path: clf.checkpoint.path, architecture: `${clf.config.name}: ${clf.config.numLayers} layers, dim ${clf.config.embedDim}, ${clf.config.attentionHeads} heads`,

@@ -11,7 +11,7 @@ import { OptionError } from '../train/errors.js';
 import { type FinetuneOptions, checkFinetuneOptions, finetune, resumeFinetune } from '../train/finetune.js';
 import type { CommonOptions, RunControl, RunResult } from '../train/run.js';
 import { DECAYS, type Decay } from '../train/schedule.js';
-import { type OptionSpec, type Parsed, UsageError, intOption, numOption, parseArgs } from './args.js';
+import { type OptionSpec, type Parsed, UsageError, intOption, numOption, oneOf, optionalInt, parseArgs } from './args.js';
 import { Progress } from './progress.js';
 
 export const FINETUNE_USAGE = `esm-kn finetune (--backbone MODEL | --size NAME | --layers N --dim D --heads H) --out DIR
@@ -40,16 +40,6 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'save-every': { kind: 'value' }, patience: { kind: 'value' }, 'stop-after': { kind: 'value' }, quiet: { kind: 'flag' },
 };
 
-function choice<T extends string>(p: Parsed, name: string, options: readonly T[], fallback: T, command: string): T {
-  const v = p.values.get(name) ?? fallback;
-  if (!(options as readonly string[]).includes(v)) throw new UsageError(`${command}: --${name} ${v} is not one of ${options.join(', ')}`);
-  return v as T;
-}
-
-function optionalInt(p: Parsed, name: string, min: number, command: string): number | null {
-  return p.values.has(name) ? intOption(p, name, 0, min, command) : null;
-}
-
 function backboneSpec(p: Parsed, command: string): BackboneSpec {
   const custom = ['layers', 'dim', 'heads'].filter((k) => p.values.has(k));
   const given = [p.values.has('backbone'), p.values.has('size'), custom.length > 0].filter(Boolean).length;
@@ -71,12 +61,12 @@ export function commonOptions(p: Parsed, command: string, defaults: { task: Task
     out: resolve(out),
     backbone,
     data: resolve(p.values.get('data') ?? defaultDataFile()),
-    task: choice(p, 'task', TASK_NAMES, defaults.task, command),
+    task: oneOf(p, 'task', TASK_NAMES, defaults.task, command),
     splitSeed: intOption(p, 'split-seed', 0, 0, command),
     seed: intOption(p, 'seed', 0, 0, command),
     lr: numOption(p, 'lr', defaults.lr(backbone), command),
     warmupSteps: optionalInt(p, 'warmup', 0, command),
-    decay: choice<Decay>(p, 'decay', DECAYS, 'linear', command),
+    decay: oneOf<Decay>(p, 'decay', DECAYS, 'linear', command),
     weightDecay: numOption(p, 'weight-decay', 0.01, command),
     clip: numOption(p, 'clip', 1.0, command),
     accum: intOption(p, 'accum', 1, 1, command),
@@ -163,10 +153,10 @@ export async function finetuneCommand(argv: readonly string[]): Promise<void> {
     const trainLast = intOption(p, 'train-last', 0, 1, 'finetune');
     const o: FinetuneOptions = {
       ...commonOptions(p, 'finetune', { task: DEFAULT_TASK, lr: (b) => ('checkpoint' in b ? 5e-5 : 1e-3) }),
-      pooling: choice(p, 'pooling', ['mean', 'cls'], 'mean', 'finetune'),
-      classWeights: choice(p, 'class-weights', ['none', 'balanced'], 'none', 'finetune'),
+      pooling: oneOf(p, 'pooling', ['mean', 'cls'], 'mean', 'finetune'),
+      classWeights: oneOf(p, 'class-weights', ['none', 'balanced'], 'none', 'finetune'),
       // --train-last N alone means "all but the last N layers frozen".
-      freeze: choice<Freeze>(p, 'freeze', FREEZE_MODES, p.values.has('train-last') ? 'all-but-last' : 'none', 'finetune'),
+      freeze: oneOf<Freeze>(p, 'freeze', FREEZE_MODES, p.values.has('train-last') ? 'all-but-last' : 'none', 'finetune'),
       trainLast,
       dropout: numOption(p, 'dropout', 0, 'finetune'),
     };

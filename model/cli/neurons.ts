@@ -25,9 +25,9 @@ import { SCORE_METHODS, type ScoreMethod, overallScores, summariseCompleteness }
 import { loadScores, saveScores } from '../kn/scores_io.js';
 import { type Ranking, type Selection, keepFromLists, keptPerLayer, selectRandom, selectTop, topIndices } from '../kn/select.js';
 import { type StudySetup, loadStudySetup } from '../kn/setup.js';
-import { type Parsed, UsageError, intOption, parseArgs } from './args.js';
-import { countOrAll, fractionList, oneOf, percent, rankingList, taskOption } from './experiment.js';
-import { Progress } from './progress.js';
+import { type Parsed, UsageError, intOption, oneOf, parseArgs } from './args.js';
+import { countOrAll, fractionList, percent, rankingList, taskOption } from './experiment.js';
+import { progressBar } from './progress.js';
 
 /** Usage text (esm-kn --help). */
 export const NEURONS_USAGE = `esm-kn neurons score MODEL --out FILE.safetensors [--method ig|activation|abs-activation]
@@ -73,17 +73,6 @@ async function setupRecords(p: Parsed, modelArg: string, part: SplitPart, perCla
   return { setup, split, records, batching };
 }
 
-function bar(label: string, quiet: boolean, unit = 'seq'): (done: number, total: number) => void {
-  let b: Progress | null = null;
-  let seen = 0;
-  return (done, total) => {
-    b ??= new Progress(label, total, { unit, quiet });
-    b.tick(done - seen);
-    seen = done;
-    if (done === total) b.finish();
-  };
-}
-
 function provenance(setup: StudySetup, split: string): Record<string, unknown> {
   return { model: setup.modelName, model_path: setup.clf.checkpoint.path, task: setup.task, data_sha256: setup.split.dataset.sha256, split, split_source: setup.splitSource };
 }
@@ -110,14 +99,14 @@ async function score(argv: readonly string[]): Promise<void> {
     const meta = { ...provenance(setup, split), examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd) };
     const { clf, classNames } = setup;
     const means = method === 'ig' && baseline === 'mean'
-      ? overallScores(await activationScores(clf.model, records, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: bar('mean activations', quiet), meta }))
+      ? overallScores(await activationScores(clf.model, records, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: progressBar('mean activations', quiet), meta }))
       : undefined;
     const s = method === 'ig'
       ? await igScores(clf.model, clf.head, records, classNames, {
-        steps, rule, positions, modules, baseline: means, maxLength: batching.maxLength, onProgress: bar('integrated gradients', quiet), meta,
+        steps, rule, positions, modules, baseline: means, maxLength: batching.maxLength, onProgress: progressBar('integrated gradients', quiet), meta,
         internalBatch: p.values.has('internal-batch') ? intOption(p, 'internal-batch', 1, 1, cmd) : undefined,
       })
-      : await activationScores(clf.model, records, classNames, { abs: method === 'abs-activation', maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: bar('activations', quiet), meta });
+      : await activationScores(clf.model, records, classNames, { abs: method === 'abs-activation', maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: progressBar('activations', quiet), meta });
     await saveScores(out, s);
     console.log(`${method} scores of ${s.layout.total} neurons on ${records.length} ${split} records of task ${setup.task} written to ${out}`);
     const c = summariseCompleteness(s);
@@ -188,7 +177,7 @@ async function ablate(argv: readonly string[]): Promise<void> {
     const { clf, classNames } = setup;
     const base = await editedMetrics(clf.model, clf.head, layout, records, classNames, batching, []);
     const rows: Record<string, unknown>[] = [{ module: null, method: 'unablated', ranking: null, fraction: 1, seed: null, accuracy: base.accuracy, macro_f1: base.macro_f1 }];
-    const tick = bar('ablations', p.flags.has('quiet'), 'evals');
+    const tick = progressBar('ablations', p.flags.has('quiet'), 'evals');
     for (const [i, x] of stored.selections.entries()) {
       let keep: Uint8Array;
       try {
@@ -221,7 +210,7 @@ async function edit(argv: readonly string[]): Promise<void> {
   try {
     if (!sameLayout(scores.layout, neuronLayout(setup.clf.config))) throw new FormatError(scoresPath!, 'was computed on a model of another shape');
     const rows = await classEdits(setup.clf.model, setup.clf.head, records, scores, {
-      modules: modulesOf(p, cmd), fraction: percent(p, 'top', 1, cmd), batching, onProgress: bar('class edits', p.flags.has('quiet'), 'evals'),
+      modules: modulesOf(p, cmd), fraction: percent(p, 'top', 1, cmd), batching, onProgress: progressBar('class edits', p.flags.has('quiet'), 'evals'),
     });
     if (p.flags.has('json')) console.log(JSON.stringify({ ...provenance(setup, split), test_records: records.length, scores: scoresPath, rows }));
     else for (const r of rows) console.log(`${r.module.padEnd(8)} ${r.class_name.padEnd(22)} ${r.edit.padEnd(8)} ${String(r.neurons).padStart(4)} neurons: own p ${r.own_before.toFixed(3)} -> ${r.own_after.toFixed(3)} (${(100 * r.own_change).toFixed(1)}%), others' p(true) ${(100 * r.others_true_change).toFixed(1)}%`);

@@ -80,3 +80,28 @@ export class Progress {
     return (Date.now() - this.start) / 1000;
   }
 }
+
+/**
+ * A (done, total) progress callback, as long-running library calls report, drawn as one bar that is
+ * created on the first report and finished when done reaches total.
+ */
+export function progressBar(label: string, quiet: boolean, unit = 'seq'): (done: number, total: number) => void {
+  let bar: Progress | null = null;
+  let seen = 0;
+  return (done, total) => {
+    bar ??= new Progress(label, total, { unit, quiet });
+    bar.tick(done - seen);
+    seen = done;
+    if (done === total) bar.finish();
+  };
+}
+
+/** A (stage, done, total) callback with one `progressBar` per stage, labelled by the stage. */
+export function stageBars(quiet: boolean, unitOf: (stage: string) => string): (stage: string, done: number, total: number) => void {
+  const bars = new Map<string, (done: number, total: number) => void>();
+  return (stage, done, total) => {
+    let b = bars.get(stage);
+    if (!b) bars.set(stage, (b = progressBar(stage, quiet, unitOf(stage))));
+    b(done, total);
+  };
+}
