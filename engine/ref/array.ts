@@ -73,6 +73,14 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** Fisher-Yates shuffle of xs in place, drawing from rand (e.g. `rng(seed)`). */
+export function shuffleInPlace<T>(xs: T[], rand: () => number): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+}
+
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function randn(shape: Shape, rand: () => number, scale = 1): Arr {
   return map(arr(shape), () => {

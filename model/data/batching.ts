@@ -10,7 +10,7 @@
  * Sequences longer than maxLength residues are cropped: a random window in training (a different
  * view each epoch), the first maxLength residues in evaluation (the same prediction every time).
  */
-import { rng } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/ref/array.js';
 import { encodeBatch, MAX_RESIDUES } from '../tokenizer.js';
 
 /** Target value of positions or rows a loss must skip (PyTorch's ignore_index default). */
@@ -83,13 +83,6 @@ export function mixSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
-function shuffle<T>(xs: T[], rand: () => number): void {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-}
-
 function positiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer; got ${v}`);
 }
@@ -119,7 +112,7 @@ export function planBatches(records: readonly BatchRecord[], options: BatchOptio
   const order = records.map((_, i) => i);
   const chunks: number[][] = [];
   if (train) {
-    shuffle(order, rand);
+    shuffleInPlace(order, rand);
     for (let i = 0; i < order.length; i += chunkSize) chunks.push(order.slice(i, i + chunkSize).sort(byLength));
   } else {
     chunks.push(order.sort(byLength)); // stable: equal lengths keep record order
@@ -146,8 +139,20 @@ export function planBatches(records: readonly BatchRecord[], options: BatchOptio
     }
     if (current.length > 0) plans.push(withCrops(current));
   }
-  if (train) shuffle(plans, rand);
+  if (train) shuffleInPlace(plans, rand);
   return plans;
+}
+
+/**
+ * The training plans of each epoch, built when an epoch is first asked for and kept until another
+ * epoch is (a training loop walks the epochs in order).
+ */
+export function epochPlans(records: readonly BatchRecord[], options: BatchOptions): (epoch: number) => BatchPlan[] {
+  let cached: { epoch: number; plans: BatchPlan[] } | null = null;
+  return (epoch) => {
+    if (cached?.epoch !== epoch) cached = { epoch, plans: planBatches(records, options, epoch) };
+    return cached.plans;
+  };
 }
 
 /** Encodes one planned batch with the ESM-2 tokenizer. */

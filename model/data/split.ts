@@ -7,7 +7,7 @@
  * holds round(n * fraction) records of a class of n, so class proportions are exact to within one
  * record. The split is random by accession, not by sequence identity: see SPLIT_CAVEAT.
  */
-import { rng } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/ref/array.js';
 import { FormatError } from '../io/errors.js';
 import { compareIds, TASKS, type TaskDataset, type TaskName, type TaskRecord } from './dataset.js';
 
@@ -88,10 +88,7 @@ export function makeSplit(dataset: TaskDataset, options: SplitOptions = {}): Dat
   const rand = rng(seed);
   byClass.forEach((ids, c) => {
     ids.sort(compareIds);
-    for (let i = ids.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
-    }
+    shuffleInPlace(ids, rand);
     const n = ids.length;
     const nTest = Math.round(n * fractions.test);
     const nValid = Math.min(Math.round(n * fractions.valid), n - nTest);

@@ -4,7 +4,7 @@
  */
 import { mixSeed } from '../data/batching.js';
 import type { TaskRecord } from '../data/dataset.js';
-import { rng } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/ref/array.js';
 import { encodeSequence } from '../tokenizer.js';
 
 /**
@@ -17,10 +17,7 @@ export function stratifiedSample(records: readonly TaskRecord[], numClasses: num
   for (let c = 0; c < numClasses; c++) {
     const pool = records.filter((r) => r.label === c).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const rand = rng(mixSeed(seed, c));
-    for (let i = pool.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
+    shuffleInPlace(pool, rand);
     out.push(...(perClass === null ? pool : pool.slice(0, perClass)));
   }
   return out;

@@ -8,7 +8,7 @@
 import { type Tensor, dropoutSeed, initEngine, keep, tensor } from '../../engine/index.js';
 import { crossEntropy } from '../../engine/ops/cross_entropy.js';
 import type { ProjectCheckpoint } from '../checkpoint.js';
-import { type BatchPlan, type TokenBatch, encodePlan, planBatches } from '../data/batching.js';
+import { type TokenBatch, encodePlan, epochPlans } from '../data/batching.js';
 import { TASKS } from '../data/dataset.js';
 import { disposeModel } from '../esm.js';
 import { type ClassifierHead, type Pooling, headFromTensors, initHead } from '../head.js';
@@ -62,11 +62,7 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
   const hostWeights = o.classWeights === 'balanced' ? balancedClassWeights(train, classNames.length) : null;
   const weights = hostWeights ? keep(tensor(hostWeights, [classNames.length], 'f32', 'class_weights')) : undefined; // (C)
   const headParams: NamedParam[] = [...head.params].map(([name, t]) => ({ name, tensor: t, weightDecay: name.endsWith('.bias') ? 0 : o.weightDecay }));
-  let cached: { epoch: number; plans: BatchPlan[] } | null = null;
-  const plans = (epoch: number): BatchPlan[] => {
-    if (cached?.epoch !== epoch) cached = { epoch, plans: planBatches(train, { mode: 'train', seed: seeds.data, ...batching }, epoch) };
-    return cached.plans;
-  };
+  const plans = epochPlans(train, { mode: 'train', seed: seeds.data, ...batching });
   const task: TrainTask<ClsBatch> = {
     params: [...model.trainable, ...headParams],
     batchesInEpoch: (epoch) => plans(epoch).length,

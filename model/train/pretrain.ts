@@ -8,7 +8,7 @@
  */
 import { type Tensor, initEngine } from '../../engine/index.js';
 import type { ProjectCheckpoint } from '../checkpoint.js';
-import { type BatchPlan, encodePlan, mixSeed, planBatches } from '../data/batching.js';
+import { encodePlan, epochPlans, mixSeed } from '../data/batching.js';
 import { type MlmBatch, maskBatch } from '../data/mlm.js';
 import { disposeModel } from '../esm.js';
 import { type Backbone, backboneFromCheckpoint, loadBackbone, readBackbone, uploadBackbone } from './backbone.js';
@@ -29,11 +29,7 @@ function mlmTask(o: PretrainOptions, backbone: Backbone, data: SplitData, model:
   const train = data.parts.train;
   const seeds = runSeeds(o.seed);
   const batching = runBatching(o);
-  let cached: { epoch: number; plans: BatchPlan[] } | null = null;
-  const plans = (epoch: number): BatchPlan[] => {
-    if (cached?.epoch !== epoch) cached = { epoch, plans: planBatches(train, { mode: 'train', seed: seeds.data, ...batching }, epoch) };
-    return cached.plans;
-  };
+  const plans = epochPlans(train, { mode: 'train', seed: seeds.data, ...batching });
   return {
     params: model.trainable,
     batchesInEpoch: (epoch) => plans(epoch).length,
