@@ -154,10 +154,15 @@ export async function trainLoop<O>(
     train_tokens: state.tokens,
     train_tokens_per_second: state.tokens / Math.max(state.trainSeconds, 1e-9),
   });
+  // The weights read back by an evaluation that saved a best checkpoint, kept until the same step's
+  // save (often the same step: the last one, or evaluation and save intervals that meet) so that the
+  // weights are not read back twice; dropped at the next step.
+  let snapshotOfStep: { step: number; ckpt: ProjectCheckpoint } | null = null;
   const save = async (): Promise<void> => {
     await settle();
     state.wallSeconds = wallBefore + (performance.now() - sessionStart) / 1000;
-    const ckpt = await task.snapshot();
+    const ckpt = snapshotOfStep?.step === state.step ? snapshotOfStep.ckpt : await task.snapshot();
+    snapshotOfStep = null;
     const optState = await opt.exportState();
     const training: TrainingRecord<O> = {
       command: run.command, options: run.options, state,
@@ -178,6 +183,7 @@ export async function trainLoop<O>(
       state.evalsSinceBest = 0;
       state.wallSeconds = wallBefore + (performance.now() - sessionStart) / 1000;
       const ckpt = await task.snapshot();
+      snapshotOfStep = { step: state.step, ckpt };
       await saveBest(cfg.out, { ...ckpt, meta: { ...ckpt.meta, metrics: { step: state.step, epoch: epochsDone(), ...outcome.metrics }, history: state.history, provenance: provenance() } });
     } else state.evalsSinceBest++;
     hooks.onEval?.(record, outcome, isBest);
@@ -186,6 +192,7 @@ export async function trainLoop<O>(
   hooks.onStart?.({ step: state.step, totalSteps: T });
   try {
     while (!state.done && state.step < T && (cfg.stopAfter === undefined || state.step < cfg.stopAfter)) {
+      snapshotOfStep = null;
       const t0 = performance.now();
       const epochBefore = state.epoch;
       const micro: ReturnType<TrainTask['microBatch']>[] = [];
