@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tensor, tidyAsync } from '../engine/index.js';
-import { rng } from '../engine/ref/array.js';
+import { gaussian, rng } from '../engine/ref/array.js';
 import { refIgAccumulate, refIgScale, refNeuronSum } from '../engine/ref/ig.js';
 import { NEURON_MODULES } from '../model/esm.js';
 import { type NodeChunk, igAccumulate, igScale, neuronSum } from '../model/kn/ig_ops.js';
@@ -26,7 +26,7 @@ test.before(async () => {
 
 const randn = (n: number, seed: number): Float32Array => {
   const r = rng(seed);
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r()));
+  return Float32Array.from({ length: n }, () => gaussian(r));
 };
 
 // M rows from node0 of a K-node table, L positions, W neurons, scaled positions [lo, hi).

@@ -73,6 +73,13 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** One standard normal draw (Box-Muller, two uniforms from rand). */
+export function gaussian(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12);
+  const v = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
 /** Fisher-Yates shuffle of xs in place, drawing from rand (e.g. `rng(seed)`). */
 export function shuffleInPlace<T>(xs: T[], rand: () => number): void {
   for (let i = xs.length - 1; i > 0; i--) {
@@ -83,11 +90,7 @@ export function shuffleInPlace<T>(xs: T[], rand: () => number): void {
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function randn(shape: Shape, rand: () => number, scale = 1): Arr {
-  return map(arr(shape), () => {
-    const u = Math.max(rand(), 1e-12);
-    const v = rand();
-    return scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  });
+  return map(arr(shape), () => scale * gaussian(rand));
 }
 
 /** Uniform samples in [lo, hi). */

@@ -3,7 +3,7 @@
  * activations and logits are O(1) (so integrated gradients see real curvature), on the GPU and as the
  * float64 reference's host parameters, and labelled records with residue-composition classes.
  */
-import { rng } from '../../engine/ref/array.js';
+import { gaussian, rng } from '../../engine/ref/array.js';
 import { makeConfig, type EsmConfig } from '../../model/config.js';
 import type { TaskRecord } from '../../model/data/dataset.js';
 import { type EsmModel, disposeModel, uploadModel } from '../../model/esm.js';
@@ -25,13 +25,12 @@ export function tinyClassifier(seed: number, numLayers = 2, embedDim = 16, C = 3
   const config = makeConfig({ numLayers, embedDim, attentionHeads: 2, name: `kn-tiny-${numLayers}x${embedDim}` });
   const params = initParams(config, seed, { mode: 'test' });
   const rand = rng(seed + 1000);
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-12))) * Math.cos(2 * Math.PI * rand());
   const headParams = new Map<string, Float32Array>();
   for (const s of headSpec(embedDim, C)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     // Weights 2/sqrt(D) so that the class probabilities are far from uniform.
     const scale = s.name.endsWith('weight') ? 2 / Math.sqrt(embedDim) : 0.3;
-    headParams.set(s.name, Float32Array.from({ length: n }, () => scale * normal()));
+    headParams.set(s.name, Float32Array.from({ length: n }, () => scale * gaussian(rand)));
   }
   return { config, params, headParams, numClasses: C, pooling };
 }
