@@ -6,6 +6,9 @@
 //   reduce_cols (I > 1):  one thread per output (o, i), looping over r; adjacent threads read adjacent i.
 //   reduce_cols4 (I a multiple of 4): the same, 4 adjacent outputs per thread with vec4 loads. lavapipe
 //   loads lane by lane, each element bounds-checked; a vec4 shares the per-lane part among 4 elements.
+//   reduce_cols4_chunks: stage 1 of reduce_cols4 split over row chunks, for GPUs, where one thread per
+//   output of a bias gradient (80 threads for (2048, 320)) would leave the device idle while each
+//   thread walks 2048 rows; stage 2 is reduce_cols4 over the (O, C, I) partial results.
 
 override WG: u32 = 256;
 override OP: u32 = 0;
@@ -91,6 +94,39 @@ fn reduce_cols4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     acc = select(acc + v, max(acc, v), OP == 2u);
   }
   y4[t] = select(acc, acc * p4.scale, OP == 1u);
+}
+
+// Stage 1 of a chunked column reduction: part (O, C, I) = op over rows [c S, min((c + 1) S, R)) of
+// x (O, R, I), I a multiple of 4. For mean the host runs it with OP = sum and scales in stage 2.
+struct Chunks {
+  o: u32,
+  r: u32,
+  i: u32,
+  // S: rows per chunk; C: chunks (C S >= R).
+  s: u32,
+  c: u32,
+}
+
+@group(0) @binding(0) var<uniform> pc: Chunks;
+@group(0) @binding(1) var<storage, read> xc: array<vec4<f32>>;        // (O, R, I / 4)
+@group(0) @binding(2) var<storage, read_write> yc: array<vec4<f32>>;  // (O, C, I / 4)
+
+@compute @workgroup_size(WG)
+fn reduce_cols4_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let i4 = pc.i / 4u;
+  if (t >= pc.o * pc.c * i4) { return; }
+  let i = t % i4;
+  let oc = t / i4;
+  let c = oc % pc.c;
+  let o = oc / pc.c;
+  var acc = vec4<f32>(identity());
+  let end = min((c + 1u) * pc.s, pc.r);
+  for (var r = c * pc.s; r < end; r++) {
+    let v = xc[(o * pc.r + r) * i4 + i];
+    acc = select(acc + v, max(acc, v), OP == 2u);
+  }
+  yc[t] = acc;
 }
 
 // Backward of sum and mean: d_x (O, R, I) = d_y (O, I) * scale.

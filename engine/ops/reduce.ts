@@ -58,6 +58,29 @@ function toEnd(rank: number, axes: readonly number[]): number[] {
  */
 const COLS_WG = 32;
 
+/**
+ * Row chunks for a column reduction (O, R, I) -> (O, I), or 1 for a single pass. Chunking pays on GPUs,
+ * where a single pass runs one thread per output (O I / 4 of them) down all R rows: a bias gradient of
+ * (2048, 320) is 80 threads. On CPU adapters (lavapipe) the single pass already keeps every core busy
+ * with sequential reads, and a second dispatch only adds work, so they keep it.
+ */
+const CHUNK_ROWS = 64;
+let chunking: 'auto' | 'always' | 'never' = 'auto';
+
+/** Tests: force the chunked column reduction on or off ('auto' restores the device's choice); returns the previous mode. */
+export function forceColumnChunks(mode: 'auto' | 'always' | 'never'): 'auto' | 'always' | 'never' {
+  const was = chunking;
+  chunking = mode;
+  return was;
+}
+
+function columnChunks(o: number, r: number, i: number): number {
+  if (i % 4 !== 0 || r < 2 || chunking === 'never') return 1;
+  const want = chunking === 'always' ? Math.max(2, Math.ceil(r / CHUNK_ROWS)) : Math.ceil(r / CHUNK_ROWS);
+  if (chunking === 'auto' && (rt().info.isFallback || r < 4 * CHUNK_ROWS || (o * i) / 4 >= 16384)) return 1;
+  return Math.ceil(r / Math.ceil(r / want)); // no empty chunk
+}
+
 function spec(entry: string, name: ReduceName, bindings: KernelSpec['bindings'], wg = defaultWg()): KernelSpec {
   return { module: MODULE, entry, bindings, constants: { WG: wg, OP: OP_CODE[name] } };
 }
@@ -68,6 +91,27 @@ function oriUniforms(o: number, r: number, i: number, scale: number): Uint8Array
 
 /** Launches x (O, R, I) -> y (O, I). */
 function reduceOri(name: ReduceName, x: Tensor, y: Tensor, [o, r, i]: [number, number, number]): void {
+  const c = i > 1 ? columnChunks(o, r, i) : 1;
+  if (c > 1) {
+    // Stage 1: op over each chunk of rows (mean sums; stage 2 scales by 1 / R). Stage 2: over chunks.
+    const s = Math.ceil(r / c);
+    const part = empty([o, c, i], 'f32', `${name}_chunks`); // (O, C, I)
+    const wg = Math.min(COLS_WG, defaultWg());
+    rt().dispatch({
+      kernel: spec('reduce_cols4_chunks', name === 'mean' ? 'sum' : name, ['uniform', 'read', 'rw'], wg),
+      uniforms: new Uniforms().u32(o, r, i, s, c).finish(),
+      buffers: [x.buffer, part.buffer],
+      workgroups: grid1d((o * c * i) / 4, wg),
+    });
+    rt().dispatch({
+      kernel: spec('reduce_cols4', name, ['uniform', 'read', 'rw'], wg),
+      uniforms: oriUniforms(o, c, i, r ? 1 / r : 0),
+      buffers: [part.buffer, y.buffer],
+      workgroups: grid1d((o * i) / 4, wg),
+    });
+    part.dispose();
+    return;
+  }
   const u = oriUniforms(o, r, i, r ? 1 / r : 0);
   if (i === 1) {
     rt().dispatch({ kernel: spec('reduce_rows', name, ['uniform', 'read', 'rw']), uniforms: u, buffers: [x.buffer, y.buffer], workgroups: grid1d(o, 1) });

@@ -1,4 +1,8 @@
-/** Cases for reductions: leading, middle, trailing, non-contiguous and all axes. */
+/**
+ * Cases for reductions: leading, middle, trailing, non-contiguous and all axes. ops.test.ts runs them
+ * once as the device chooses and once with the row-chunked column reduction forced (GPUs take it for
+ * long columns); the last cases have many chunks, a ragged last chunk and a row count below one chunk.
+ */
 import { type OpCase, opCase } from '../lib/case.js';
 
 export const reduceCases: OpCase[] = [
@@ -15,4 +19,7 @@ export const reduceCases: OpCase[] = [
   opCase({ op: 'sum', name: 'bias gradient, vec4 columns [2,37,12] axes 0,1', shapes: [[2, 37, 12]], attrs: { axes: [0, 1], keepDims: false }, reduce: 74 }),
   opCase({ op: 'mean', name: 'middle, vec4 columns [3,45,8]', shapes: [[3, 45, 8]], attrs: { axes: [1], keepDims: false }, reduce: 45 }),
   opCase({ op: 'max', name: 'middle, vec4 columns [2,33,20]', shapes: [[2, 33, 20]], attrs: { axes: [1], keepDims: true } }),
+  opCase({ op: 'sum', name: 'bias gradient, long columns [517,8] axis 0', shapes: [[517, 8]], attrs: { axes: [0], keepDims: false }, reduce: 517 }),
+  opCase({ op: 'mean', name: 'long columns [2,300,4] axis 1', shapes: [[2, 300, 4]], attrs: { axes: [1], keepDims: false }, reduce: 300 }),
+  opCase({ op: 'max', name: 'long columns [3,130,12] axis 1', shapes: [[3, 130, 12]], attrs: { axes: [1], keepDims: false } }),
 ];
