@@ -142,6 +142,17 @@ test('fused equals naive (m full passes), and chunked steps equal one batch', as
   assert.equal(naive.meta.path, 'naive');
 });
 
+test('onPair reports every (module, layer) pair of the example in order; one call for all modules equals one per module', async () => {
+  const seen: [number, number][] = [];
+  const all = await gpuIg('riemann', 4, { completeness: false, onPair: async (d, t) => void seen.push([d, t]) });
+  const P = NEURON_MODULES.length * all.layout.numLayers;
+  assert.equal(seen, Array.from({ length: P }, (_, i) => [i + 1, P]));
+  for (const module of NEURON_MODULES) {
+    const one = await gpuIg('riemann', 4, { completeness: false, modules: [module] });
+    for (let layer = 0; layer < all.layout.numLayers; layer++) assert.equal([...slice(one, module, layer)], [...slice(all, module, layer)], `${module} layer ${layer}`);
+  }
+});
+
 test('the completeness gap shrinks as m grows (Riemann), and Gauss-Legendre converges faster', async () => {
   const gap = async (rule: QuadratureRule, m: number) => summariseCompleteness(await gpuIg(rule, m))!.meanAbsGap;
   const steps = [1, 2, 4, 8, 16, 32];

@@ -1,7 +1,7 @@
 /**
  * What the page computes for one sequence, in order: the class probabilities; the per-residue IG of
- * the predicted class; every neuron's IG for the predicted class (model/kn igScores, one call per
- * module type so progress moves); the top neurons; and the probabilities when only each module type's
+ * the predicted class; every neuron's IG for the predicted class (model/kn igScores, one call for all
+ * module types, reporting progress per (module, layer) pair); the top neurons; and the probabilities when only each module type's
  * top neurons are preserved (the others zeroed) or when those top neurons are ablated (zeroed).
  * Browser-safe; GPU work is serialised by the caller (one run at a time).
  *
@@ -114,16 +114,20 @@ export async function analyse(clf: PageClassifier, sequence: string, opts: RunOp
     }),
   );
 
-  const scores = new Float64Array(layout.total);
-  await timed('neuron IG', async () => {
-    for (const [i, module] of NEURON_MODULES.entries()) {
-      onProgress(`neuron attribution (${module})`, i, NEURON_MODULES.length);
-      const s = await igScores(clf.model, clf.head, [record(seq, predicted)], clf.labels, { steps: opts.neuronSteps, rule: 'riemann', maxLength: opts.maxLength, modules: [module], completeness: false });
-      const start = layout.starts[module];
-      const n = layout.numLayers * layout.widths[module];
-      for (let j = start; j < start + n; j++) scores[j] = s.values[j]!;
-      await tick();
-    }
+  onProgress('neuron attribution', 0, 1);
+  const scores = await timed('neuron IG', async () => {
+    // One call for every module: one shared first pass; progress and UI yields come per (module, layer).
+    const s = await igScores(clf.model, clf.head, [record(seq, predicted)], clf.labels, {
+      steps: opts.neuronSteps,
+      rule: 'riemann',
+      maxLength: opts.maxLength,
+      completeness: false,
+      onPair: async (d, t) => {
+        onProgress('neuron attribution', d, t);
+        await tick();
+      },
+    });
+    return Float64Array.from(s.values.subarray(0, layout.total));
   });
   const neurons = topIndices(scores, Math.min(opts.topK, layout.total)).map((flat) => ({ ...neuronAt(layout, flat), score: scores[flat]! }));
 

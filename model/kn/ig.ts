@@ -58,6 +58,11 @@ export interface IgOptions {
   /** 'fused' (default) or 'naive': m independent full passes, for benchmarks and tests. */
   readonly path?: 'fused' | 'naive';
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Finer progress within each example: called (and awaited) after every (module, layer) pair, with
+   * the pairs done and the pairs per example; a page yields to its UI here.
+   */
+  readonly onPair?: (done: number, total: number) => void | Promise<void>;
   readonly meta?: Record<string, unknown>;
 }
 
@@ -74,6 +79,7 @@ export interface IgContext {
   readonly naive: boolean;
   readonly chunks: readonly NodeChunk[];
   readonly positions: IgPositions;
+  readonly onPair?: IgOptions['onPair'];
   /** (W) baseline of (module, layer). */
   baseline(module: NeuronModule, layer: number): Tensor;
   /** (R, N) score block and (R P, 3) completeness stats. */
@@ -182,6 +188,8 @@ export async function igExampleScores(ctx: IgContext, ex: IgExample): Promise<vo
   await tidyAsync(async () => {
     const { px, hiddens } = firstPass(ctx, ex);
     let inFlight: Promise<void> | null = null;
+    const pairs = ctx.modules.length * ctx.layout.numLayers;
+    let pairsDone = 0;
     for (const module of ctx.modules) {
       for (let layer = 0; layer < ctx.layout.numLayers; layer++) {
         tidy(() => {
@@ -201,6 +209,7 @@ export async function igExampleScores(ctx: IgContext, ex: IgExample): Promise<vo
         done.catch(() => undefined); // awaited below or by the next pair; a rejection is not unhandled
         if (inFlight) await inFlight;
         inFlight = done;
+        await ctx.onPair?.(++pairsDone, pairs);
       }
     }
     await rt().sync();
@@ -236,6 +245,7 @@ export function igContext(model: EsmModel, head: ClassifierHead, opts: IgOptions
     modules: opts.modules ?? NEURON_MODULES,
     chunks: chunkNodes(K, size),
     positions: opts.positions ?? 'all',
+    onPair: opts.onPair,
     dispose() {
       for (const t of [nodes, score, stats, ...baselines.values()]) t.dispose();
     },
