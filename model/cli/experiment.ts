@@ -18,7 +18,7 @@ import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { type Ranking, RANKINGS } from '../kn/select.js';
 import { loadStudySetup } from '../kn/setup.js';
 import { runStudy } from '../kn/study.js';
-import { type Parsed, UsageError, intOption, oneOf, parseArgs } from './args.js';
+import { type Parsed, UsageError, evalBatchSize, intOption, oneOf, parseArgs } from './args.js';
 import { stageBars } from './progress.js';
 
 /** Usage text (esm-kn --help). */
@@ -26,7 +26,7 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--out report] [--model defau
                    [--examples 3|all] [--test-examples 6|all] [--steps 20] [--rule riemann|gauss-legendre]
                    [--internal-batch N] [--positions all|residues] [--fractions 1 5 10 20 50] [--seeds 3]
                    [--rankings layer global] [--replacement zero|mean] [--modules query key ...]
-                   [--class-edit-top 1] [--density-top 1] [--bootstrap 200] [--max-len 64] [--batch-size 16]
+                   [--class-edit-top 1] [--density-top 1] [--bootstrap 200] [--max-len 64] [--batch-size N]
                    [--seed 0] [--quiet]
   The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default):
   neuron scores (mean activation, integrated gradients with m steps) on --examples training records per
@@ -34,8 +34,9 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--out report] [--model defau
   are kept (activation, IG and --seeds random selections; per-layer and global ranking); per-class
   suppression and amplification of the top --class-edit-top percent; and the density of the global top
   --density-top percent of IG neurons by module and layer with --bootstrap resamples. Test records:
-  --test-examples per class of the task's committed test split. Writes DIR/results.json, results.csv,
-  SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
+  --test-examples per class of the task's committed test split. Evaluation batches hold --batch-size
+  sequences (default: as many as fit 4,096 tokens, up to 64; 62 at --max-len 64). Writes DIR/results.json,
+  results.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
 
 const OPTIONS = {
   out: { kind: 'value' }, model: { kind: 'value' }, data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' },
@@ -115,7 +116,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     densityTop: percent(p, 'density-top', 1, cmd),
     bootstrap: intOption(p, 'bootstrap', 200, 0, cmd),
     seed: intOption(p, 'seed', 0, 0, cmd),
-    batching: { batchSize: intOption(p, 'batch-size', 16, 1, cmd), maxLength },
+    batching: { batchSize: evalBatchSize(p, maxLength, cmd), maxLength },
   };
   const quiet = p.flags.has('quiet');
 

@@ -25,7 +25,7 @@ import { SCORE_METHODS, type ScoreMethod, overallScores, summariseCompleteness }
 import { loadScores, saveScores } from '../kn/scores_io.js';
 import { type Ranking, type Selection, keepFromLists, keptPerLayer, selectRandom, selectTop, topIndices } from '../kn/select.js';
 import { type StudySetup, loadStudySetup } from '../kn/setup.js';
-import { type Parsed, UsageError, intOption, oneOf, parseArgs } from './args.js';
+import { type Parsed, UsageError, evalBatchSize, intOption, oneOf, parseArgs } from './args.js';
 import { countOrAll, fractionList, percent, rankingList, taskOption } from './experiment.js';
 import { progressBar } from './progress.js';
 
@@ -38,7 +38,8 @@ esm-kn neurons ablate MODEL SELECTION [--replacement zero|mean --means ACTIVATIO
 esm-kn neurons edit MODEL SCORES [--top 1] [--json]
 esm-kn neurons density SCORES [--top 1] [--bootstrap 200] [--json]
   Data options of score, ablate and edit: [--data default] [--task T] [--split-seed N] [--test-examples N|all]
-  [--seed 0] [--max-len 1022] [--batch-size 16] [--quiet]. score uses --examples records per class of the
+  [--seed 0] [--max-len 1022] [--batch-size N] [--quiet]; --batch-size defaults to as many sequences as
+  fit 4,096 tokens, up to 64 (4 at --max-len 1022). score uses --examples records per class of the
   training split (default 64); ablate and edit the test split (--split, --test-examples per class, default all).
   --modules limits score, select and edit to some of: ${NEURON_MODULES.join(', ')}.`;
 
@@ -69,7 +70,8 @@ async function setupRecords(p: Parsed, modelArg: string, part: SplitPart, perCla
     disposeClassifier(setup.clf);
     throw new FormatError(setup.split.dataset.file, `the ${split} split of task ${setup.task} is empty`);
   }
-  const batching = { batchSize: intOption(p, 'batch-size', 16, 1, cmd), maxLength: Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd)) };
+  const maxLength = Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd));
+  const batching = { batchSize: evalBatchSize(p, maxLength, cmd), maxLength };
   return { setup, split, records, batching };
 }
 
