@@ -28,6 +28,15 @@ export interface DeviceInfo {
   readonly uniformAlign: number;
 }
 
+/**
+ * True for a software adapter that runs on the CPU (lavapipe, SwiftShader): its invocations are SIMD
+ * lanes of a few cores, so kernels that split work to fill thousands of GPU threads only add passes
+ * there. Some browsers report SwiftShader without the fallback flag, hence the description check.
+ */
+export function isSoftwareAdapter(info: Pick<DeviceInfo, 'isFallback' | 'description'>): boolean {
+  return info.isFallback || /swiftshader|llvmpipe|lavapipe|software/i.test(info.description);
+}
+
 /** A device plus the facts about it. */
 export interface GpuContext {
   readonly device: GPUDevice;

@@ -9,7 +9,8 @@
  * thread to sleep for `SLICE_MS` in every turn of the event loop (Atomics.wait), so the poll runs
  * about a thousand times a second instead of continuously, and a finished wait is noticed within a
  * slice. Browsers wait without spinning and forbid Atomics.wait on the main thread: there `track`
- * passes promises through untouched.
+ * passes promises through untouched. `track` attaches its own handlers to the promise, so a rejection
+ * its caller ignores is no longer reported as unhandled: callers must handle it (the runtime's do).
  */
 
 /** Milliseconds the thread sleeps per event-loop turn while the GPU is awaited. */

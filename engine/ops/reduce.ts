@@ -5,6 +5,7 @@
  */
 import reduceWgsl from '../../shaders/reduce.wgsl';
 import { rt } from '../context.js';
+import { isSoftwareAdapter } from '../device.js';
 import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
 import { type Shape, type Tensor, empty, fmtShape, sizeOf } from '../tensor.js';
 import { defaultWg, grid1d } from './grid.js';
@@ -77,7 +78,7 @@ export function forceColumnChunks(mode: 'auto' | 'always' | 'never'): 'auto' | '
 function columnChunks(o: number, r: number, i: number): number {
   if (i % 4 !== 0 || r < 2 || chunking === 'never') return 1;
   const want = chunking === 'always' ? Math.max(2, Math.ceil(r / CHUNK_ROWS)) : Math.ceil(r / CHUNK_ROWS);
-  if (chunking === 'auto' && (rt().info.isFallback || r < 4 * CHUNK_ROWS || (o * i) / 4 >= 16384)) return 1;
+  if (chunking === 'auto' && (isSoftwareAdapter(rt().info) || r < 4 * CHUNK_ROWS || (o * i) / 4 >= 16384)) return 1;
   return Math.ceil(r / Math.ceil(r / want)); // no empty chunk
 }
 

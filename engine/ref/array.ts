@@ -73,11 +73,11 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** One standard normal draw (Box-Muller, two uniforms from rand). */
-export function gaussian(rand: () => number): number {
+/** One normal draw of standard deviation `scale` (Box-Muller, two uniforms from rand). */
+export function gaussian(rand: () => number, scale = 1): number {
   const u = Math.max(rand(), 1e-12);
   const v = rand();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** Fisher-Yates shuffle of xs in place, drawing from rand (e.g. `rng(seed)`). */
@@ -90,7 +90,7 @@ export function shuffleInPlace<T>(xs: T[], rand: () => number): void {
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function randn(shape: Shape, rand: () => number, scale = 1): Arr {
-  return map(arr(shape), () => scale * gaussian(rand));
+  return map(arr(shape), () => gaussian(rand, scale));
 }
 
 /** Uniform samples in [lo, hi). */

@@ -18,7 +18,7 @@ import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { type Ranking, RANKINGS } from '../kn/select.js';
 import { loadStudySetup } from '../kn/setup.js';
 import { runStudy } from '../kn/study.js';
-import { type Parsed, UsageError, evalBatchSize, intOption, oneOf, parseArgs } from './args.js';
+import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { stageBars } from './progress.js';
 
 /** Usage text (esm-kn --help). */
@@ -35,7 +35,7 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--out report] [--model defau
   suppression and amplification of the top --class-edit-top percent; and the density of the global top
   --density-top percent of IG neurons by module and layer with --bootstrap resamples. Test records:
   --test-examples per class of the task's committed test split. Evaluation batches hold --batch-size
-  sequences (default: as many as fit 4,096 tokens, up to 64; 62 at --max-len 64). Writes DIR/results.json,
+  sequences (default: up to 64 sequences and 4,096 tokens, padding included; 62 at --max-len 64). Writes DIR/results.json,
   results.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
 
 const OPTIONS = {
@@ -116,7 +116,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     densityTop: percent(p, 'density-top', 1, cmd),
     bootstrap: intOption(p, 'bootstrap', 200, 0, cmd),
     seed: intOption(p, 'seed', 0, 0, cmd),
-    batching: { batchSize: evalBatchSize(p, maxLength, cmd), maxLength },
+    batching: evalBatching(p, maxLength, cmd),
   };
   const quiet = p.flags.has('quiet');
 

@@ -25,7 +25,7 @@ import { SCORE_METHODS, type ScoreMethod, overallScores, summariseCompleteness }
 import { loadScores, saveScores } from '../kn/scores_io.js';
 import { type Ranking, type Selection, keepFromLists, keptPerLayer, selectRandom, selectTop, topIndices } from '../kn/select.js';
 import { type StudySetup, loadStudySetup } from '../kn/setup.js';
-import { type Parsed, UsageError, evalBatchSize, intOption, oneOf, parseArgs } from './args.js';
+import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { countOrAll, fractionList, percent, rankingList, taskOption } from './experiment.js';
 import { progressBar } from './progress.js';
 
@@ -38,8 +38,8 @@ esm-kn neurons ablate MODEL SELECTION [--replacement zero|mean --means ACTIVATIO
 esm-kn neurons edit MODEL SCORES [--top 1] [--json]
 esm-kn neurons density SCORES [--top 1] [--bootstrap 200] [--json]
   Data options of score, ablate and edit: [--data default] [--task T] [--split-seed N] [--test-examples N|all]
-  [--seed 0] [--max-len 1022] [--batch-size N] [--quiet]; --batch-size defaults to as many sequences as
-  fit 4,096 tokens, up to 64 (4 at --max-len 1022). score uses --examples records per class of the
+  [--seed 0] [--max-len 1022] [--batch-size N] [--quiet]; --batch-size N sequences per batch; by default up to 64
+  sequences and 4,096 tokens, padding included. score uses --examples records per class of the
   training split (default 64); ablate and edit the test split (--split, --test-examples per class, default all).
   --modules limits score, select and edit to some of: ${NEURON_MODULES.join(', ')}.`;
 
@@ -71,7 +71,7 @@ async function setupRecords(p: Parsed, modelArg: string, part: SplitPart, perCla
     throw new FormatError(setup.split.dataset.file, `the ${split} split of task ${setup.task} is empty`);
   }
   const maxLength = Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd));
-  const batching = { batchSize: evalBatchSize(p, maxLength, cmd), maxLength };
+  const batching = evalBatching(p, maxLength, cmd);
   return { setup, split, records, batching };
 }
 
@@ -101,14 +101,14 @@ async function score(argv: readonly string[]): Promise<void> {
     const meta = { ...provenance(setup, split), examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd) };
     const { clf, classNames } = setup;
     const means = method === 'ig' && baseline === 'mean'
-      ? overallScores(await activationScores(clf.model, records, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: progressBar('mean activations', quiet), meta }))
+      ? overallScores(await activationScores(clf.model, records, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, onProgress: progressBar('mean activations', quiet), meta }))
       : undefined;
     const s = method === 'ig'
       ? await igScores(clf.model, clf.head, records, classNames, {
         steps, rule, positions, modules, baseline: means, maxLength: batching.maxLength, onProgress: progressBar('integrated gradients', quiet), meta,
         internalBatch: p.values.has('internal-batch') ? intOption(p, 'internal-batch', 1, 1, cmd) : undefined,
       })
-      : await activationScores(clf.model, records, classNames, { abs: method === 'abs-activation', maxLength: batching.maxLength, batchSize: batching.batchSize, onProgress: progressBar('activations', quiet), meta });
+      : await activationScores(clf.model, records, classNames, { abs: method === 'abs-activation', maxLength: batching.maxLength, batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, onProgress: progressBar('activations', quiet), meta });
     await saveScores(out, s);
     console.log(`${method} scores of ${s.layout.total} neurons on ${records.length} ${split} records of task ${setup.task} written to ${out}`);
     const c = summariseCompleteness(s);

@@ -24,7 +24,9 @@ export interface ActivationOptions {
   readonly abs?: boolean;
   /** Residues kept per sequence (its first ones). */
   readonly maxLength: number;
+  /** Most sequences per batch (default 16), and most tokens per batch, padding included (default none). */
   readonly batchSize?: number;
+  readonly tokenBudget?: number;
   /** Called after each batch with the examples done so far. */
   readonly onProgress?: (done: number, total: number) => void;
   /** Provenance stored with the scores. */
@@ -51,7 +53,7 @@ export async function activationScores(model: EsmModel, records: readonly TaskRe
     const block = records.slice(start, start + R);
     const score = keep(zeros([block.length, N], 'f32', 'activation_scores')); // (R, N)
     try {
-      for (const plan of planBatches(block, { mode: 'eval', batchSize: opts.batchSize ?? 16, maxLength: opts.maxLength })) {
+      for (const plan of planBatches(block, { mode: 'eval', batchSize: opts.batchSize ?? 16, tokenBudget: opts.tokenBudget, maxLength: opts.maxLength })) {
         const tb = encodePlan(block, plan, opts.maxLength);
         noGrad(() =>
           tidy(() => {

@@ -59,8 +59,9 @@ export interface IgOptions {
   readonly path?: 'fused' | 'naive';
   readonly onProgress?: (done: number, total: number) => void;
   /**
-   * Finer progress within each example: called (and awaited) after every (module, layer) pair, with
-   * the pairs done and the pairs per example; a page yields to its UI here.
+   * Finer progress within each example: called (and awaited) once each (module, layer) pair has been
+   * recorded and submitted and the pair before it has finished on the GPU, with the pairs so far and
+   * the pairs per example; a page yields to its UI here. The last pair is still running at (P, P).
    */
   readonly onPair?: (done: number, total: number) => void | Promise<void>;
   readonly meta?: Record<string, unknown>;

@@ -131,7 +131,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const meta = { model: o.provenance.model, split: 'train', seed: o.seed, examples_per_class: o.examplesPerClass };
   const maxLength = o.batching.maxLength;
 
-  const activation = await timed('activation', () => activationScores(model, scored, o.classNames, { maxLength, batchSize: o.batching.batchSize, onProgress: progress('activation scores'), meta }));
+  const activation = await timed('activation', () => activationScores(model, scored, o.classNames, { maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, onProgress: progress('activation scores'), meta }));
   const means = overallScores(activation);
   const ig = await timed('ig', () => igScores(model, head, scored, o.classNames, {
     steps: o.steps, rule: o.rule, internalBatch: o.internalBatch, maxLength, positions: o.positions, onProgress: progress('integrated gradients'), meta,

@@ -3,6 +3,7 @@
  * adapter, otherwise the engine's device and the facts the page adapts to (software adapter, limits).
  */
 import { type DeviceInfo, initEngine } from '../../engine/index.js';
+import { isSoftwareAdapter } from '../../engine/device.js';
 
 /** Either the device facts or why there is no GPU. */
 export type GpuCheck = { readonly ok: true; readonly info: DeviceInfo } | { readonly ok: false; readonly message: string };
@@ -36,7 +37,7 @@ export async function checkWebGpu(): Promise<GpuCheck> {
 
 /** True for a software adapter (SwiftShader, lavapipe): the page then caps steps and length. */
 export function isSoftware(info: DeviceInfo): boolean {
-  return info.isFallback || /swiftshader|llvmpipe|lavapipe|software/i.test(info.description);
+  return isSoftwareAdapter(info);
 }
 
 /** One line of adapter facts for the page. */
