@@ -4,6 +4,7 @@
  * against PyTorch CPU on the same step (bench/peers/esm_torch.py train). Live GPU memory is printed
  * before and after the timed steps: a step must release everything it allocates.
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { backward, reshape, tensor, tidyAsync } from '../engine/index.js';
 import { rt } from '../engine/context.js';
@@ -18,6 +19,19 @@ import { type Bench, option } from './lib/bench.js';
 import { median } from './lib/timing.js';
 
 const MIB = 2 ** 20;
+
+/**
+ * CPU seconds of the JS thread so far (Linux /proc; NaN elsewhere). A step should spend almost none:
+ * the JS thread only records and then waits (engine/host_wait.ts; it used to spin 4-5 s per step).
+ */
+function jsThreadCpu(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 const bench: Bench = {
   name: 'train',
@@ -50,12 +64,14 @@ const bench: Bench = {
     const cpus: number[] = [];
     for (let i = 0; i < repeats; i++) {
       const c0 = process.cpuUsage();
+      const j0 = jsThreadCpu();
       const t0 = performance.now();
       const loss = await step();
       times.push((performance.now() - t0) / 1000);
       const c = process.cpuUsage(c0);
       cpus.push((c.user + c.system) / 1e6);
-      ctx.log(`train: step ${i + 1}: ${times[i]!.toFixed(2)} s (${cpus[i]!.toFixed(2)} CPU-s), loss ${loss.toFixed(4)}, live GPU memory ${mib()} MiB`);
+      const js = jsThreadCpu() - j0;
+      ctx.log(`train: step ${i + 1}: ${times[i]!.toFixed(2)} s (${cpus[i]!.toFixed(2)} CPU-s, JS thread ${Number.isNaN(js) ? '-' : js.toFixed(2)}), loss ${loss.toFixed(4)}, live GPU memory ${mib()} MiB`);
     }
     const profile = await rt().profiler?.table();
     if (profile) ctx.log(`train: GPU time per kernel over the warm-up and ${repeats} timed steps (ESMKN_PROFILE=1)\n${profile}`);
