@@ -12,7 +12,8 @@ import { type PageClassifier, disposeClassifier, uploadClassifier } from './clas
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';
 import { type InputRecord, parseSequenceInput } from './sequence_input.js';
 import { byId, el, oneLine, showMessage } from './ui/dom.js';
-import { checkWebGpu, describeDevice, isSoftware } from './ui/gpu_check.js';
+import { isSoftwareAdapter } from '../engine/device.js';
+import { checkWebGpu, describeDevice } from './ui/gpu_check.js';
 import { drawResidueTrack } from './ui/residue_track.js';
 import { effectsTable, neuronTable, probabilityChart } from './ui/results.js';
 
@@ -236,7 +237,8 @@ async function boot(): Promise<void> {
     return;
   }
   gpuReady = true;
-  const soft = isSoftware(gpu.info);
+  // Software adapters (SwiftShader, lavapipe): the page caps steps and length.
+  const soft = isSoftwareAdapter(gpu.info);
   byId('gpu-status').textContent = `WebGPU adapter: ${describeDevice(gpu.info)}.`;
   byId('settings-hint').textContent = soft
     ? 'A software adapter runs everything on the CPU, so the defaults are small: 16 steps for the track, 4 for the neurons (one batched pass per layer and module), the first 200 residues. More steps take proportionally longer.'

@@ -35,15 +35,10 @@ export async function checkWebGpu(): Promise<GpuCheck> {
   }
 }
 
-/** True for a software adapter (SwiftShader, lavapipe): the page then caps steps and length. */
-export function isSoftware(info: DeviceInfo): boolean {
-  return isSoftwareAdapter(info);
-}
-
 /** One line of adapter facts for the page. */
 export function describeDevice(info: DeviceInfo): string {
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-  return `${info.description || 'unknown adapter'}${isSoftware(info) ? ' (software)' : ''}: ${info.maxInvocations} invocations per workgroup, ` +
+  return `${info.description || 'unknown adapter'}${isSoftwareAdapter(info) ? ' (software)' : ''}: ${info.maxInvocations} invocations per workgroup, ` +
     `${info.maxStorageBuffersPerStage} storage buffers per stage, ${mib(info.maxStorageBindingSize)} per storage binding, ` +
     `${info.maxWorkgroupStorage / 1024} KiB workgroup memory, shader-f16 ${info.f16 ? 'yes' : 'no'}, subgroups ${info.subgroups ? 'yes' : 'no'}`;
 }
