@@ -16,7 +16,7 @@
  * (slower: every dispatch gets its own pass); `--fused-only` skips the naive path (no row).
  */
 import { rt } from '../engine/context.js';
-import { rng } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { makeConfig } from '../model/config.js';
 import type { TaskRecord } from '../model/data/dataset.js';
 import { disposeModel, uploadModel } from '../model/esm.js';

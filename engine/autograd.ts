@@ -1,73 +1,12 @@
 /**
- * Reverse-mode autodiff on a tape. Ops (ops/op.ts) append a node when grad mode is on and an input
- * requires grad. `backward(y)` walks the tape in reverse, runs each node's backward rule (itself made
- * of ops, under no-grad), accumulates into `leaf.grad` (summing over calls: gradient accumulation),
- * and then clears the tape, releasing what the rules saved.
+ * Reverse-mode autodiff on the tape (tape.ts). `backward(y)` walks the tape in reverse, runs each
+ * node's backward rule (itself made of ops, under no-grad), accumulates into `leaf.grad` (summing over
+ * calls: gradient accumulation), and then clears the tape, releasing what the rules saved.
  */
 import { add } from './ops/elementwise.js';
 import { keep, tidy } from './scope.js';
+import { clearTape, noGrad, tapeNodes } from './tape.js';
 import { type Tensor, fmtShape, full } from './tensor.js';
-
-/** One recorded op application. */
-export interface TapeNode {
-  readonly op: string;
-  readonly inputs: readonly Tensor[];
-  readonly output: Tensor;
-  /** Gradients of the inputs given the output's gradient; null where an input needs none. */
-  readonly backward: (dy: Tensor) => readonly (Tensor | null)[];
-  /** Releases saved tensors. */
-  readonly release: () => void;
-}
-
-let gradEnabled = true;
-let tape: TapeNode[] = [];
-
-/** True when ops should record. */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs fn without recording (inference, optimizer updates, backward rules). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Async form of noGrad. */
-export async function noGradAsync<T>(fn: () => Promise<T>): Promise<T> {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return await fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Appends a node (called by ops). */
-export function record(node: TapeNode): void {
-  tape.push(node);
-  node.output.node = node;
-}
-
-/** Nodes currently on the tape (tests check the tape is cleared). */
-export function tapeLength(): number {
-  return tape.length;
-}
-
-/** Drops the tape without computing gradients, releasing everything it saved. */
-export function clearTape(): void {
-  for (const n of tape) {
-    n.release();
-    n.output.node = null;
-  }
-  tape = [];
-}
 
 /**
  * Computes gradients of `y` with respect to every leaf that requires grad. `dy` defaults to ones
@@ -85,6 +24,7 @@ export function backward(y: Tensor, dy?: Tensor): void {
       const seed = dy ?? full(y.shape, 1, 'f32', 'd_loss');
       grads.set(y, seed);
       const leafGrads = new Map<Tensor, Tensor>();
+      const tape = tapeNodes();
       for (let i = tape.length - 1; i >= 0; i--) {
         const node = tape[i]!;
         const g = grads.get(node.output);

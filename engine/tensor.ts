@@ -7,7 +7,7 @@
  */
 import { rt } from './context.js';
 import { trackTensor } from './scope.js';
-import type { TapeNode } from './autograd.js';
+import type { TapeNode } from './tape.js';
 
 /** Element types. i32 holds labels and token indices. */
 export type DType = 'f32' | 'i32';
@@ -18,6 +18,17 @@ export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+/** Row-major element strides of a shape: the engine's one home for them (io/ imports no engine and keeps its own). */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
 }
 
 /** Formats a shape as "[2, 3]" for error messages. */

@@ -6,11 +6,18 @@
  *
  * Usage: npm start -- [--steps N] [--seed S]
  */
-import { backward, initEngine, noGrad, tensor, tidy, tidyAsync } from '../engine/index.js';
-import { crossEntropy } from '../engine/ops/cross_entropy.js';
-import { AdamW } from '../engine/optim/adamw.js';
-import { clipGradNorm } from '../engine/optim/clip.js';
-import { rng } from '../engine/ref/array.js';
+import {
+  AdamW,
+  backward,
+  clipGradNorm,
+  crossEntropy,
+  initEngine,
+  noGrad,
+  rng,
+  tensor,
+  tidy,
+  tidyAsync,
+} from '../engine/index.js';
 import { Progress } from '../model/cli/progress.js';
 import { makeConfig } from '../model/config.js';
 import { esmForward, prepareBatch, uploadModel } from '../model/esm.js';

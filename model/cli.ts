@@ -3,8 +3,7 @@
  * The `esm-kn` command. Subcommands live in model/cli/. User errors (bad files, bad options, bad
  * shapes) print one line and exit non-zero; ESMKN_DEBUG=1 adds the stack trace.
  */
-import { NoAdapterError } from '../engine/device.js';
-import { ShapeError } from '../engine/ops/op.js';
+import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './cli/args.js';
 import { EVALUATE_USAGE, evaluateCommand } from './cli/evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './cli/experiment.js';

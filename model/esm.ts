@@ -6,23 +6,27 @@
  * V vocabulary.
  */
 import {
-  type Tensor,
   add,
+  attention,
+  fusedAttentionSupported,
+  fusedLinear,
+  gather,
   gelu,
+  isGradEnabled,
   keep,
+  layernorm,
+  linear,
+  type LinearEpilogue,
+  matmul,
+  mul,
   permute,
   reshape,
+  rotary,
   scale,
+  softmax,
+  type Tensor,
   tensor,
 } from '../engine/index.js';
-import { gather } from '../engine/ops/gather.js';
-import { layernorm } from '../engine/ops/layernorm.js';
-import { type LinearEpilogue, fusedLinear, linear, matmul } from '../engine/ops/matmul.js';
-import { isGradEnabled } from '../engine/autograd.js';
-import { rotary } from '../engine/ops/rotary.js';
-import { softmax } from '../engine/ops/softmax.js';
-import { attention, fusedAttentionSupported } from '../engine/ops/attention.js';
-import { mul } from '../engine/ops/elementwise.js';
 import type { EsmConfig } from './config.js';
 import { type ParamMap, paramSpec } from './params.js';
 

@@ -5,9 +5,7 @@
  *
  * Axis letters: B batch, L tokens, D model dim, C classes.
  */
-import { type Tensor, keep, mul, reshape, slice, sum, tanh, tensor } from '../engine/index.js';
-import { linear } from '../engine/ops/matmul.js';
-import { rng } from '../engine/ref/array.js';
+import { keep, linear, mul, reshape, rng, slice, sum, tanh, type Tensor, tensor } from '../engine/index.js';
 
 export type Pooling = 'mean' | 'cls';
 

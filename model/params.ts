@@ -14,7 +14,7 @@
  * So it is an optional spec entry: used when a checkpoint has it, recomputed (float32, as fair-esm does at
  * construction) when not.
  */
-import { rng } from '../engine/ref/array.js';
+import { rng } from '../engine/index.js';
 import type { EsmConfig } from './config.js';
 
 /** What a tensor is, which decides its initialisation and whether it counts as a parameter. */

@@ -4,7 +4,7 @@
  * the torch semantics fair-esm relies on. Shapes use the axis letters of /work/shared/STYLE.md; N is any
  * number of rows (B * L).
  */
-import { erf } from '../engine/ref/special.js';
+import { erf } from '../engine/index.js';
 import type { ParamMap } from './params.js';
 
 /** A tensor from the map, checked against its expected shape. */

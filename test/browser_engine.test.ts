@@ -12,7 +12,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Page } from 'playwright-core';
-import { type Arr, randn, rng } from '../engine/ref/array.js';
+import { type Arr, randn } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { adamwStepRef } from '../engine/ref/adamw.js';
 import { REF } from '../engine/ref/index.js';
 import type { RefOp } from '../engine/ref/op.js';

@@ -6,7 +6,7 @@ import { encodePlan, IGNORE_INDEX, makeBatches, mixSeed, paddingEfficiency, plan
 import { maskBatch, STANDARD_RESIDUE_IDS } from '../model/data/mlm.js';
 import { readDataFile, readSplitFile, splitPath } from '../model/data/node_data.js';
 import { applySplit } from '../model/data/split.js';
-import { rng } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { CLS, encodeBatch, encodeSequence, EOS, MASK, PAD } from '../model/tokenizer.js';
 
 let train: TaskRecord[] | null = null;

@@ -14,7 +14,7 @@ import { neuronLayout, neuronOffset } from '../model/kn/layout.js';
 import type { NeuronScores } from '../model/kn/scores.js';
 import { keepCount, selectRandom, selectTop, topIndices } from '../model/kn/select.js';
 import { evaluateClassifier } from '../model/train/evaluate.js';
-import { rng } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { gpu } from './lib/gpu.js';
 import { disposeTiny, randomRecords, tinyClassifier, uploadTiny } from './lib/kn_fixtures.js';
 

@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tensor, tidyAsync } from '../engine/index.js';
-import { gaussian, rng } from '../engine/ref/array.js';
+import { gaussian, rng } from '../engine/random.js';
 import { refIgAccumulate, refIgScale, refNeuronSum } from '../engine/ref/ig.js';
 import { NEURON_MODULES } from '../model/esm.js';
-import { type NodeChunk, igAccumulate, igScale, neuronSum } from '../model/kn/ig_ops.js';
+import { type NodeChunk, igAccumulate, igScale, neuronSum } from '../engine/ops/ig.js';
 import { igScores } from '../model/kn/ig_scores.js';
 import { neuronOffset } from '../model/kn/layout.js';
 import { type QuadratureRule, quadrature } from '../model/kn/quadrature.js';

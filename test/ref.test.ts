@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Arr, map, randn, rng } from '../engine/ref/array.js';
+import { type Arr, map, randn } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { REF } from '../engine/ref/index.js';
 import type { RefOp } from '../engine/ref/op.js';
 import { ALL_CASES } from './cases/index.js';

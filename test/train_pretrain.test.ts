@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng } from '../engine/ref/array.js';
+import { rng } from '../engine/random.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { pretrain } from '../model/train/pretrain.js';
 import type { RunResult } from '../model/train/run.js';

@@ -12,7 +12,7 @@ import { type PageClassifier, disposeClassifier, uploadClassifier } from './clas
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';
 import { type InputRecord, parseSequenceInput } from './sequence_input.js';
 import { byId, el, oneLine, showMessage } from './ui/dom.js';
-import { isSoftwareAdapter } from '../engine/device.js';
+import { isSoftwareAdapter } from '../engine/index.js';
 import { checkWebGpu, describeDevice } from './ui/gpu_check.js';
 import { drawResidueTrack } from './ui/residue_track.js';
 import { effectsTable, neuronTable, probabilityChart } from './ui/results.js';

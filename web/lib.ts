@@ -10,8 +10,6 @@
 
 // The engine: tensors, ops, autograd, optimiser, device facts.
 export * from '../engine/index.js';
-export { fusedLinear, type LinearEpilogue } from '../engine/ops/matmul.js';
-export { fusedAttentionSupported } from '../engine/ops/attention.js';
 
 // ESM-2.
 export { type EsmConfig, type EsmConfigInit, type Esm2Name, ESM2_SIZES, makeConfig, esm2Config, configFromFairEsmCfg, configFromHfConfig } from '../model/config.js';

@@ -5,7 +5,7 @@
 import { noGrad, tidy } from '../../engine/index.js';
 import { rt } from '../../engine/context.js';
 import { matmul } from '../../engine/ops/matmul.js';
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/random.js';
 import { type Tensor, tensor } from '../../engine/tensor.js';
 import { type EsmModel, esmForward, prepareBatch } from '../../model/esm.js';
 import { type Timing, type TimingPlan, cpuMs, median, timeIt } from './timing.js';

@@ -7,7 +7,7 @@
 import { rt } from '../../engine/context.js';
 import { Uniforms } from '../../engine/kernel.js';
 import { matmul } from '../../engine/ops/matmul.js';
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/random.js';
 import { type Tensor, tensor } from '../../engine/tensor.js';
 import { type BenchContext, fixed2, option } from '../lib/bench.js';
 import { timeIt } from '../lib/timing.js';

@@ -13,7 +13,7 @@ import attentionWgsl from '../../shaders/attention.wgsl';
 import { rt } from '../context.js';
 import { type BindingKind, type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
 import { type Tensor, empty, fmtShape } from '../tensor.js';
-import { noGrad } from '../autograd.js';
+import { noGrad } from '../tape.js';
 import { scale, sumTo } from './elementwise.js';
 import { subgroupTiling } from './grid.js';
 import { type OpDef, ShapeError, type TensorMeta, apply, describe, expectDtypes } from './op.js';

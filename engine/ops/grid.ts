@@ -29,14 +29,3 @@ export function subgroupTiling(): { wg: number; rg: number } | null {
   if (lanes < 4) return null;
   return { wg: Math.max(8, Math.min(64, lanes)), rg: lanes >= 8 ? 8 : 4 };
 }
-
-/** Row-major element strides of a shape. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}

@@ -12,7 +12,7 @@ import matmulPortableWgsl from '../../shaders/matmul_portable.wgsl';
 import { rt } from '../context.js';
 import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
 import { type Shape, Tensor, empty, fmtShape, sizeOf, viewAs } from '../tensor.js';
-import { isGradEnabled } from '../autograd.js';
+import { isGradEnabled } from '../tape.js';
 import { broadcastShapes, sumTo } from './elementwise.js';
 import { subgroupTiling } from './grid.js';
 import { type OpDef, ShapeError, type TensorMeta, apply, expectDtypes } from './op.js';

@@ -7,7 +7,7 @@
  * Backward rules must return fresh tensors (never `dy` itself) and may return null for inputs that
  * need no gradient (`needs[i]` false).
  */
-import { isGradEnabled, record } from '../autograd.js';
+import { isGradEnabled, record } from '../tape.js';
 import { keep } from '../scope.js';
 import { type DType, type Shape, Tensor, empty, fmtShape, viewAs } from '../tensor.js';
 

@@ -5,8 +5,8 @@
 import shapeWgsl from '../../shaders/shape.wgsl';
 import { rt } from '../context.js';
 import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
-import { type Shape, type Tensor, empty, fmtShape, sizeOf, viewAs } from '../tensor.js';
-import { defaultWg, grid1d, stridesOf } from './grid.js';
+import { type Shape, type Tensor, empty, fmtShape, sizeOf, stridesOf, viewAs } from '../tensor.js';
+import { defaultWg, grid1d } from './grid.js';
 import { type OpDef, ShapeError, type TensorMeta, apply } from './op.js';
 
 const MODULE: ShaderModuleSpec = { name: 'shape', code: shapeWgsl };

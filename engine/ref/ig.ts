@@ -1,6 +1,6 @@
 /**
  * Float64 references of the integrated-gradients and neuron-statistics kernels (shaders/ig.wgsl), in
- * plain loops, as the oracle for their GPU launchers (model/kn/ig_ops.ts). Shapes are the kernels':
+ * plain loops, as the oracle for their GPU launchers (ops/ig.ts). Shapes are the kernels':
  * a (L, W) activation, base (W), a node table (K, 2) of (alpha, weight), M rows from node0.
  *
  * Axis letters: M IG steps (rows of one chunk), L tokens, W module width, B batch, R score rows.

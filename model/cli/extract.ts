@@ -10,8 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Tensor, initEngine, noGrad, tidyAsync } from '../../engine/index.js';
-import { fusedAttentionSupported } from '../../engine/ops/attention.js';
+import { fusedAttentionSupported, initEngine, noGrad, type Tensor, tidyAsync } from '../../engine/index.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import { contactMap } from '../contacts.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../esm.js';

@@ -10,7 +10,7 @@
  * Sequences longer than maxLength residues are cropped: a random window in training (a different
  * view each epoch), the first maxLength residues in evaluation (the same prediction every time).
  */
-import { rng, shuffleInPlace } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/index.js';
 import { encodeBatch, MAX_RESIDUES } from '../tokenizer.js';
 
 /** Target value of positions or rows a loss must skip (PyTorch's ignore_index default). */

@@ -5,7 +5,7 @@
  * targets hold the original token there and IGNORE_INDEX everywhere else. <cls>, <eos> and <pad>
  * are never chosen. Pure code, seeded.
  */
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/index.js';
 import { ESM2_TOKENS, MASK } from '../tokenizer.js';
 import { IGNORE_INDEX } from './batching.js';
 

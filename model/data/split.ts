@@ -7,7 +7,7 @@
  * holds round(n * fraction) records of a class of n, so class proportions are exact to within one
  * record. The split is random by accession, not by sequence identity: see SPLIT_CAVEAT.
  */
-import { rng, shuffleInPlace } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/index.js';
 import { FormatError } from '../io/errors.js';
 import { compareIds, TASKS, type TaskDataset, type TaskName, type TaskRecord } from './dataset.js';
 

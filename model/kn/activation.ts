@@ -8,13 +8,11 @@
  *
  * Axis letters: B batch, L tokens, W module width, R rows of a score block, N neurons.
  */
-import { noGrad, tensor, tidy, zeros } from '../../engine/index.js';
-import { keep } from '../../engine/scope.js';
+import { keep, neuronSum, noGrad, tensor, tidy, zeros } from '../../engine/index.js';
 import { type TaskRecord } from '../data/dataset.js';
 import { encodePlan, planBatches } from '../data/batching.js';
 import { type EsmModel, esmForward, prepareBatch } from '../esm.js';
 import { residueWeights } from './examples.js';
-import { neuronSum } from './ig_ops.js';
 import { type NeuronLayout, neuronLayout, neuronOffset } from './layout.js';
 import type { NeuronScores } from './scores.js';
 

@@ -4,7 +4,7 @@
  */
 import { mixSeed } from '../data/batching.js';
 import type { TaskRecord } from '../data/dataset.js';
-import { rng, shuffleInPlace } from '../../engine/ref/array.js';
+import { rng, shuffleInPlace } from '../../engine/index.js';
 import { encodeSequence } from '../tokenizer.js';
 
 /**

@@ -21,14 +21,29 @@
  * Axis letters: M IG steps (rows of one chunk), L tokens, D model dim, W module width, C classes,
  * R rows of a score block, N neurons, P (module, layer) pairs.
  */
-import { type Tensor, backward, empty, keep, mul, noGrad, sum, tensor, tidy, tidyAsync, zeros } from '../../engine/index.js';
-import { rt } from '../../engine/context.js';
-import { softmax } from '../../engine/ops/softmax.js';
+import {
+  backward,
+  empty,
+  igAccumulate,
+  igRecord,
+  igScale,
+  keep,
+  mul,
+  type NodeChunk,
+  noGrad,
+  rt,
+  softmax,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  tidyAsync,
+  zeros,
+} from '../../engine/index.js';
 import type { TaskRecord } from '../data/dataset.js';
 import { type EsmBatch, type EsmModel, NEURON_MODULES, type NeuronModule, esmForward, prepareBatch } from '../esm.js';
 import { type ClassifierHead, classify, meanPoolWeights } from '../head.js';
 import { exampleTokens } from './examples.js';
-import { type NodeChunk, igAccumulate, igRecord, igScale } from './ig_ops.js';
 import { type NeuronLayout, neuronLayout, neuronOffset } from './layout.js';
 import { type QuadratureRule, nodeTable, quadrature } from './quadrature.js';
 

@@ -4,8 +4,7 @@
  *
  * Axis letters: E examples, R rows of a score block, N neurons, P (module, layer) pairs.
  */
-import { tidyAsync } from '../../engine/index.js';
-import { fillInPlace } from '../../engine/ops/shape.js';
+import { fillInPlace, tidyAsync } from '../../engine/index.js';
 import type { TaskRecord } from '../data/dataset.js';
 import { NEURON_MODULES, type EsmModel } from '../esm.js';
 import type { ClassifierHead } from '../head.js';

@@ -8,19 +8,30 @@
  * probability jumps by steps (measured on the float64 reference too) while alpha is still ~0.02, which
  * no node count resolves; the gap reports that.
  *
- * No kernel of its own: the M scaled copies of the embeddings come from ig_scale (ig_ops.ts) as one
+ * No kernel of its own: the M scaled copies of the embeddings come from ig_scale (engine/ops/ig.ts) as one
  * batch, the layers resume from them (esmForward's `from` at layer 0), and the accumulation is a
  * broadcast multiply by the node weights and by x, then a sum over M and D (existing ops). Its float64
  * reference is ref_residue_ig.ts.
  *
  * Axis letters: M IG steps (rows of one chunk), K nodes, L tokens, D model dim, C classes.
  */
-import { type Tensor, backward, keep, mul, noGrad, sum, tensor, tidy, tidyAsync, zeros } from '../../engine/index.js';
-import { softmax } from '../../engine/ops/softmax.js';
+import {
+  backward,
+  igScale,
+  keep,
+  mul,
+  noGrad,
+  softmax,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  tidyAsync,
+  zeros,
+} from '../../engine/index.js';
 import { type EsmModel, esmForward, prepareBatch } from '../esm.js';
 import { type ClassifierHead, classify, meanPoolWeights } from '../head.js';
 import { autoInternalBatch, chunkNodes } from './ig.js';
-import { igScale } from './ig_ops.js';
 import { type QuadratureRule, nodeTable, quadrature } from './quadrature.js';
 
 /** Options of residueIg. */

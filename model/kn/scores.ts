@@ -5,7 +5,7 @@
  *
  * Axis letters: E examples, C classes, N neurons of the whole model.
  */
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/index.js';
 import { NEURON_MODULES } from '../esm.js';
 import type { NeuronLayout } from './layout.js';
 

@@ -6,7 +6,7 @@
  * A selection is a 0/1 keep mask (layers, W) in layout order; ablate.ts turns it into a hook.
  */
 import { mixSeed } from '../data/batching.js';
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/index.js';
 import { NEURON_MODULES, type NeuronModule } from '../esm.js';
 import { type NeuronLayout, moduleSize } from './layout.js';
 

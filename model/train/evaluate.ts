@@ -8,8 +8,7 @@
  *
  * Axis letters: B batch, L tokens, C classes, V vocabulary.
  */
-import { type Tensor, reshape, tensor } from '../../engine/index.js';
-import { crossEntropy } from '../../engine/ops/cross_entropy.js';
+import { crossEntropy, reshape, type Tensor, tensor } from '../../engine/index.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint.js';
 import type { EsmConfig } from '../config.js';
 import { type BatchRecord, mixSeed } from '../data/batching.js';

@@ -5,8 +5,7 @@
  *
  * Axis letters: B batch, L tokens, C classes.
  */
-import { type Tensor, dropoutSeed, initEngine, keep, tensor } from '../../engine/index.js';
-import { crossEntropy } from '../../engine/ops/cross_entropy.js';
+import { crossEntropy, dropoutSeed, initEngine, keep, type Tensor, tensor } from '../../engine/index.js';
 import type { ProjectCheckpoint } from '../checkpoint.js';
 import { type TokenBatch, encodePlan, epochPlans } from '../data/batching.js';
 import { TASKS } from '../data/dataset.js';

@@ -4,7 +4,8 @@
  */
 import type { OpName } from '../../engine/ops/op.js';
 import type { AttrsOf } from '../../engine/ops/registry.js';
-import { type Arr, type Shape, arr, map, randn, rng, uniform } from '../../engine/ref/array.js';
+import { type Arr, type Shape, arr, map, randn, uniform } from '../../engine/ref/array.js';
+import { rng } from '../../engine/random.js';
 
 /** How one input is drawn: normal, positive (0.5..2), int:N (integers 0..N-1, i32), away0 (|x| >= 0.3). */
 export type Draw = 'normal' | 'positive' | 'away0' | `int:${number}` | ((shape: Shape, rand: () => number) => Arr);

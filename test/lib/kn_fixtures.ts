@@ -3,7 +3,7 @@
  * activations and logits are O(1) (so integrated gradients see real curvature), on the GPU and as the
  * float64 reference's host parameters, and labelled records with residue-composition classes.
  */
-import { gaussian, rng } from '../../engine/ref/array.js';
+import { gaussian, rng } from '../../engine/random.js';
 import { makeConfig, type EsmConfig } from '../../model/config.js';
 import type { TaskRecord } from '../../model/data/dataset.js';
 import { type EsmModel, disposeModel, uploadModel } from '../../model/esm.js';

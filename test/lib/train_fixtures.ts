@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rng } from '../../engine/ref/array.js';
+import { rng } from '../../engine/random.js';
 import type { FinetuneOptions } from '../../model/train/finetune.js';
 import type { PretrainOptions } from '../../model/train/pretrain.js';
 import { scratchDir } from './scratch.js';

@@ -2,8 +2,7 @@
  * Finding WebGPU in the browser before anything else: a plain sentence when it is missing or gives no
  * adapter, otherwise the engine's device and the facts the page adapts to (software adapter, limits).
  */
-import { type DeviceInfo, initEngine } from '../../engine/index.js';
-import { isSoftwareAdapter } from '../../engine/device.js';
+import { type DeviceInfo, initEngine, isSoftwareAdapter } from '../../engine/index.js';
 
 /** Either the device facts or why there is no GPU. */
 export type GpuCheck = { readonly ok: true; readonly info: DeviceInfo } | { readonly ok: false; readonly message: string };

@@ -2,18 +2,18 @@
  * Launchers of the integrated-gradients and neuron-statistics kernels (shaders/ig.wgsl). They are not
  * tape ops: ig_scale makes a leaf (the M scaled copies whose gradient IG needs), and the others are
  * sinks that add into score buffers. Every launcher checks shapes first and throws a ShapeError that
- * names them; engine/ref/ig.ts holds their float64 references.
+ * names them; ref/ig.ts holds their float64 references.
  *
  * Axis letters: M IG steps (rows of one chunk), L tokens, W module width, B batch, C classes,
  * R score rows (examples), N neurons per row.
  */
 import igWgsl from '../../shaders/ig.wgsl';
-import { rt } from '../../engine/context.js';
-import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../../engine/kernel.js';
-import { defaultWg, grid1d } from '../../engine/ops/grid.js';
-import { ShapeError } from '../../engine/ops/op.js';
-import type { PositionRange } from '../../engine/ref/ig.js';
-import { type Tensor, empty, fmtShape } from '../../engine/tensor.js';
+import { rt } from '../context.js';
+import { type KernelSpec, type ShaderModuleSpec, Uniforms } from '../kernel.js';
+import { defaultWg, grid1d } from './grid.js';
+import { ShapeError } from './op.js';
+import type { PositionRange } from '../ref/ig.js';
+import { type Tensor, empty, fmtShape } from '../tensor.js';
 
 const MODULE: ShaderModuleSpec = { name: 'ig', code: igWgsl };
 
