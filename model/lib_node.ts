@@ -8,5 +8,5 @@ export * from '../web/lib.js';
 
 export { loadCheckpoint, saveProjectCheckpoint, detectFormat, type ProjectCheckpoint } from './checkpoint.js';
 export { nodeInflate, openFileSource, readSafetensorsFile, writeSafetensorsFile, readTorchCheckpointFile, readNpzFile, readFastaFile } from './io/node_file.js';
-export { type Classifier, loadClassifier, disposeClassifier, evaluateClassifier } from './train/evaluate.js';
+export { loadClassifier, classifierTask, evaluateClassifier } from './train/evaluate.js';
 export { type FinetuneOptions, finetune, resumeFinetune } from './train/finetune.js';

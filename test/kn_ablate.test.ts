@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NEURON_MODULES, type NeuronModule, disposeModel, uploadModel } from '../model/esm.js';
 import { ablationEdit, editedMetrics, scaleEdit } from '../model/kn/ablate.js';
-import { classifierLogits } from '../model/train/logits.js';
+import { classifierLogits } from '../model/classifier.js';
 import { neuronDensity } from '../model/kn/density.js';
 import { neuronLayout, neuronOffset } from '../model/kn/layout.js';
 import type { NeuronScores } from '../model/kn/scores.js';

@@ -9,14 +9,13 @@
  */
 import type { TaskRecord } from '../model/data/dataset.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
-import { type ModuleEdit, ablationEdit, editHook, softmaxRows } from '../model/kn/ablate.js';
-import { classifierLogits } from '../model/train/logits.js';
+import { type ModuleEdit, ablationEdit, editHook } from '../model/kn/ablate.js';
+import { type Classifier, classifierLogits, softmaxRows } from '../model/classifier.js';
 import { igScores } from '../model/kn/ig_scores.js';
 import { neuronAt, neuronLayout } from '../model/kn/layout.js';
 import { type ResidueIgResult, residueIg } from '../model/kn/residue_ig.js';
 import { selectTop, topIndices } from '../model/kn/select.js';
 import { encodeSequence } from '../model/tokenizer.js';
-import type { PageClassifier } from './classifier.js';
 
 /** Knobs of a run (the page caps them to stay interactive on a software adapter). */
 export interface RunOptions {
@@ -74,7 +73,7 @@ function record(sequence: string, label: number): TaskRecord {
 }
 
 /** Class probabilities (C) of one sequence, with an optional edit. */
-export async function classProbabilities(clf: PageClassifier, sequence: string, maxLength: number, edits: readonly ModuleEdit[] = []): Promise<Float64Array> {
+export async function classProbabilities(clf: Classifier, sequence: string, maxLength: number, edits: readonly ModuleEdit[] = []): Promise<Float64Array> {
   const layout = neuronLayout(clf.config);
   const h = edits.length ? editHook(layout, edits) : null;
   try {
@@ -86,7 +85,7 @@ export async function classProbabilities(clf: PageClassifier, sequence: string, 
 }
 
 /** The full analysis of one sequence (already validated; cropped here to maxLength). */
-export async function analyse(clf: PageClassifier, sequence: string, opts: RunOptions, onProgress: OnProgress): Promise<RunResult> {
+export async function analyse(clf: Classifier, sequence: string, opts: RunOptions, onProgress: OnProgress): Promise<RunResult> {
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();

@@ -8,7 +8,7 @@
 import { loadCheckpointFiles } from '../model/checkpoint_load.js';
 import type { CheckpointFiles } from '../model/checkpoint_load.js';
 import { type RunOptions, analyse } from './analysis.js';
-import { type PageClassifier, disposeClassifier, uploadClassifier } from './classifier.js';
+import { type Classifier, disposeClassifier, uploadClassifier } from '../model/classifier.js';
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';
 import { type InputRecord, parseSequenceInput } from './sequence_input.js';
 import { byId, el, oneLine, showMessage } from './ui/dom.js';
@@ -19,7 +19,7 @@ import { effectsTable, neuronTable, probabilityChart } from './ui/results.js';
 
 const DEFAULT_MODEL = 'models/default';
 
-let classifier: PageClassifier | null = null;
+let classifier: Classifier | null = null;
 let gpuReady = false;
 let busy = false;
 
@@ -182,7 +182,7 @@ async function run(): Promise<void> {
   });
 }
 
-function render(clf: PageClassifier, rec: InputRecord, r: Awaited<ReturnType<typeof analyse>>, opts: RunOptions): void {
+function render(clf: Classifier, rec: InputRecord, r: Awaited<ReturnType<typeof analyse>>, opts: RunOptions): void {
   const labels = clf.labels;
   const cls = labels[r.predicted]!;
   byId('results').hidden = false;

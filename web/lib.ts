@@ -48,7 +48,9 @@ export { type QuadratureRule, QUADRATURE_RULES, quadrature } from '../model/kn/q
 export { type NeuronScores, type ScoreMethod, SCORE_METHODS, classScores, overallScores, summariseCompleteness } from '../model/kn/scores.js';
 export { type Ranking, type Selection, RANKINGS, selectTop, selectRandom, topIndices } from '../model/kn/select.js';
 export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics } from '../model/kn/ablate.js';
-export { type EvalBatching, classifierLogits } from '../model/train/logits.js';
+export {
+  type Classifier, type EvalBatching, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+} from '../model/classifier.js';
 export { type Density, neuronDensity } from '../model/kn/density.js';
 export { type StudyOptions, type StudyResult, runStudy } from '../model/kn/study.js';
 export { type TaskRecord, type TaskName, TASK_NAMES } from '../model/data/dataset.js';

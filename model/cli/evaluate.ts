@@ -8,7 +8,8 @@ import { formatMetrics } from '../data/metrics.js';
 import { readDataFile } from '../data/node_data.js';
 import { FormatError } from '../io/errors.js';
 import { defaultDataFile, splitDataset } from '../train/data.js';
-import { disposeClassifier, evaluateClassifier, loadClassifier } from '../train/evaluate.js';
+import { disposeClassifier } from '../classifier.js';
+import { classifierTask, evaluateClassifier, loadClassifier } from '../train/evaluate.js';
 import { UsageError, intOption, parseArgs } from './args.js';
 
 export const EVALUATE_USAGE = `esm-kn evaluate MODEL DATA [--task ec|enzyme|ec+non] [--split all|test|valid|train] [--split-seed N]
@@ -44,7 +45,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   await initEngine();
   const clf = await loadClassifier(modelArg);
   try {
-    const task = (taskArg as TaskName | undefined) ?? clf.task ?? 'ec';
+    const task = (taskArg as TaskName | undefined) ?? classifierTask(clf) ?? 'ec';
     const names = taskSpec(task).classNames;
     if (names.join('\n') !== clf.labels.join('\n')) {
       throw new FormatError(modelArg, `its head predicts ${clf.labels.length} classes (${clf.labels.join(', ')}), task ${task} has ${names.length} (${names.join(', ')}); pass the model's --task`);

@@ -10,7 +10,7 @@ import { initEngine, rt } from '../../engine/index.js';
 import { provenanceLine, writeReport } from '../../experiments/lib/report.js';
 import { TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { NEURON_MODULES } from '../esm.js';
-import { disposeClassifier } from '../train/evaluate.js';
+import { disposeClassifier } from '../classifier.js';
 import { type Replacement, REPLACEMENTS } from '../kn/ablate.js';
 import type { IgPositions } from '../kn/ig.js';
 import { parseModules } from '../kn/layout.js';

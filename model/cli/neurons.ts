@@ -11,7 +11,7 @@ import { NEURON_MODULES, type NeuronModule } from '../esm.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FormatError } from '../io/errors.js';
 import type { SplitPart } from '../data/split.js';
-import { disposeClassifier } from '../train/evaluate.js';
+import { disposeClassifier } from '../classifier.js';
 import { type Replacement, REPLACEMENTS, ablationEdit, editedMetrics } from '../kn/ablate.js';
 import { activationScores } from '../kn/activation.js';
 import { classEdits } from '../kn/class_edits.js';

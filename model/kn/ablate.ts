@@ -11,7 +11,7 @@ import type { TaskRecord } from '../data/dataset.js';
 import { argmaxRows, computeMetrics } from '../data/metrics.js';
 import type { EsmModel, NeuronHook, NeuronModule } from '../esm.js';
 import type { ClassifierHead } from '../head.js';
-import { type EvalBatching, classifierLogits } from '../train/logits.js';
+import { type EvalBatching, classifierLogits } from '../classifier.js';
 import { type NeuronLayout, neuronOffset } from './layout.js';
 import type { Selection } from './select.js';
 
@@ -86,19 +86,6 @@ export function editHook(layout: NeuronLayout, edits: readonly ModuleEdit[]): Ed
 export function logitMetrics(logits: Float32Array, records: readonly TaskRecord[], classNames: readonly string[]): { accuracy: number; macro_f1: number } {
   const m = computeMetrics(records.map((r) => r.label), argmaxRows(logits, classNames.length), classNames);
   return { accuracy: m.accuracy, macro_f1: m.macro_f1 };
-}
-
-/** Class probabilities (R, C) from logits, in float64. */
-export function softmaxRows(logits: Float32Array, C: number): Float64Array {
-  const p = new Float64Array(logits.length);
-  for (let r = 0; r < logits.length / C; r++) {
-    const row = logits.subarray(r * C, (r + 1) * C);
-    const m = Math.max(...row);
-    let z = 0;
-    for (let c = 0; c < C; c++) z += Math.exp(row[c]! - m);
-    for (let c = 0; c < C; c++) p[r * C + c] = Math.exp(row[c]! - m) / z;
-  }
-  return p;
 }
 
 /** Metrics of the classifier with edits applied (none: the unedited model). */

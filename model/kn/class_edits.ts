@@ -10,8 +10,8 @@
 import type { TaskRecord } from '../data/dataset.js';
 import type { EsmModel, NeuronModule } from '../esm.js';
 import type { ClassifierHead } from '../head.js';
-import { type EvalBatching, classifierLogits } from '../train/logits.js';
-import { editHook, scaleEdit, softmaxRows } from './ablate.js';
+import { type EvalBatching, classifierLogits, softmaxRows } from '../classifier.js';
+import { editHook, scaleEdit } from './ablate.js';
 import { moduleSize } from './layout.js';
 import { type NeuronScores, classScores, examplesByClass } from './scores.js';
 import { keepCount, topIndices } from './select.js';

@@ -7,7 +7,8 @@ import { TASK_NAMES, type TaskName, selectTask, taskSpec } from '../data/dataset
 import { readDataFile } from '../data/node_data.js';
 import { FormatError } from '../io/errors.js';
 import { type SplitData, defaultDataFile, splitDataset } from '../train/data.js';
-import { type Classifier, disposeClassifier, loadClassifier } from '../train/evaluate.js';
+import { type Classifier, disposeClassifier } from '../classifier.js';
+import { classifierTask, loadClassifier } from '../train/evaluate.js';
 
 /** A loaded classifier with its task's split data. */
 export interface StudySetup {
@@ -31,7 +32,7 @@ export async function loadStudySetup(modelArg: string, dataArg: string, taskArg?
   const data = await readDataFile(dataArg === 'default' ? defaultDataFile() : dataArg);
   const clf = await loadClassifier(modelArg);
   try {
-    const task = (taskArg as TaskName | undefined) ?? clf.task ?? 'ec';
+    const task = (taskArg as TaskName | undefined) ?? classifierTask(clf) ?? 'ec';
     const names = taskSpec(task).classNames;
     if (names.join('\n') !== clf.labels.join('\n')) {
       throw new FormatError(modelArg, `its head predicts ${clf.labels.length} classes (${clf.labels.join(', ')}), task ${task} has ${names.length}; pass the model's --task`);

@@ -12,7 +12,7 @@
 import type { TaskRecord } from '../data/dataset.js';
 import type { EsmModel, NeuronModule } from '../esm.js';
 import type { ClassifierHead } from '../head.js';
-import type { EvalBatching } from '../train/logits.js';
+import type { EvalBatching } from '../classifier.js';
 import { type Replacement, ablationEdit, editedMetrics } from './ablate.js';
 import { activationScores } from './activation.js';
 import { type ClassEditRow, classEdits } from './class_edits.js';

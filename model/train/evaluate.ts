@@ -1,6 +1,6 @@
 /**
- * Forward passes and evaluation outside any command line: the classifier's logits for records, its
- * metrics on labelled records, validation MLM loss and perplexity, and loading a fine-tuned classifier.
+ * Evaluation outside any command line: the classifier's metrics on labelled records (its logits come
+ * from model/classifier.ts), validation MLM loss and perplexity, and loading a fine-tuned classifier.
  * Training (finetune.ts, pretrain.ts) and `esm-kn evaluate` call these; so can later experiments.
  *
  * Evaluation batches are length-sorted and never random: sequences longer than maxLength keep their
@@ -9,20 +9,16 @@
  * Axis letters: B batch, L tokens, C classes, V vocabulary.
  */
 import { crossEntropy, reshape, type Tensor, tensor } from '../../engine/index.js';
-import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint.js';
-import type { EsmConfig } from '../config.js';
+import { loadCheckpoint } from '../checkpoint.js';
+import { type Classifier, type EvalBatching, classifierLogits, eachEvalBatch, uploadClassifier } from '../classifier.js';
 import { type BatchRecord, mixSeed } from '../data/batching.js';
 import { TASK_NAMES, type TaskName, type TaskRecord } from '../data/dataset.js';
 import { type Metrics, argmaxRows, computeMetrics } from '../data/metrics.js';
 import { maskBatch } from '../data/mlm.js';
-import { type EsmModel, disposeModel, esmForward, prepareBatch, uploadModel } from '../esm.js';
-import { type ClassifierHead, headFromTensors } from '../head.js';
+import { type EsmModel, esmForward, prepareBatch } from '../esm.js';
+import type { ClassifierHead } from '../head.js';
 import { FormatError } from '../io/errors.js';
 import { resolveModel } from '../resolve.js';
-import { backboneFromCheckpoint } from './backbone.js';
-import { type EvalBatching, classifierLogits, eachEvalBatch } from './logits.js';
-
-export { type EvalBatching, classifierForward, classifierLogits } from './logits.js';
 
 /** A classifier's results on labelled records. */
 export interface ClassifierEvaluation {
@@ -94,32 +90,14 @@ export async function evaluateMlm(model: EsmModel, records: readonly BatchRecord
   return { loss, perplexity: Math.exp(loss), masked };
 }
 
-/** A fine-tuned classifier on the GPU. */
-export interface Classifier {
-  readonly config: EsmConfig;
-  readonly model: EsmModel;
-  readonly head: ClassifierHead;
-  /** Class names, in head order. */
-  readonly labels: readonly string[];
-  /** The task it was trained for, when the checkpoint says. */
-  readonly task: TaskName | null;
-  readonly checkpoint: LoadedCheckpoint;
-}
-
 /** Loads a model with a classification head (an esm-kn folder written by finetune) onto the GPU. */
 export async function loadClassifier(path: string): Promise<Classifier> {
   const ckpt = await loadCheckpoint(resolveModel(path));
   if (!ckpt.head) throw new FormatError(path, 'has no classification head (evaluate needs a model written by esm-kn finetune)');
-  const b = backboneFromCheckpoint(ckpt);
-  const stored = ckpt.head;
-  const head = headFromTensors(b.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
-  const model = uploadModel(b.config, b.params, false);
-  const task = TASK_NAMES.find((t) => t === ckpt.meta.task) ?? null;
-  return { config: b.config, model, head, labels: stored.labels, task, checkpoint: ckpt };
+  return uploadClassifier(ckpt);
 }
 
-/** Frees a classifier's GPU memory. */
-export function disposeClassifier(c: Classifier): void {
-  disposeModel(c.model);
-  for (const t of c.head.params.values()) t.dispose();
+/** The task a classifier was trained for, when its checkpoint says. */
+export function classifierTask(c: Classifier): TaskName | null {
+  return TASK_NAMES.find((t) => t === c.checkpoint.meta.task) ?? null;
 }

@@ -14,7 +14,8 @@ import { type ClassifierHead, type Pooling, headFromTensors, initHead } from '..
 import { FormatError } from '../io/errors.js';
 import { type Backbone, type Freeze, FREEZE_MODES, type NamedParam, backboneFromCheckpoint, loadBackbone, readBackbone, uploadBackbone } from './backbone.js';
 import { type SplitData, balancedClassWeights } from './data.js';
-import { classifierForward, evaluateClassifier } from './evaluate.js';
+import { classifierForward } from '../classifier.js';
+import { evaluateClassifier } from './evaluate.js';
 import { OptionError } from './errors.js';
 import type { MicroBatch, TrainTask } from './loop.js';
 import { type CommonOptions, type ResumePoint, type RunControl, type RunResult, type StoredOptions, checkCommonOptions, runBatching, loadRunData, reopenRun, runProvenance, runSeeds, runTask } from './run.js';

@@ -1,0 +1,128 @@
+/**
+ * The classifier: an ESM-2 backbone with a classification head on the GPU, made from a checkpoint that
+ * stores a head, and its one inference path: logits for records, batched for evaluation (length-sorted,
+ * first-window crops, never random), with an optional neuron hook. Evaluation (train/evaluate.ts), the
+ * study and ablations (kn/), the CLI and the page all go through here. No Node built-ins.
+ *
+ * Axis letters: B batch, L tokens, D model dim, C classes.
+ */
+import { type Tensor, dropout, noGrad, tidy } from '../engine/index.js';
+import { type BatchRecord, type TokenBatch, encodePlan, planBatches } from './data/batching.js';
+import type { LoadedCheckpoint } from './checkpoint_load.js';
+import type { EsmConfig } from './config.js';
+import { type EsmModel, type NeuronHook, disposeModel, esmForward, prepareBatch, uploadModel } from './esm.js';
+import { type ClassifierHead, classify, headFromTensors, meanPoolWeights } from './head.js';
+import { FormatError } from './io/errors.js';
+
+/** A classifier on the GPU. */
+export interface Classifier {
+  readonly config: EsmConfig;
+  readonly model: EsmModel;
+  readonly head: ClassifierHead;
+  /** Class names, in head order. */
+  readonly labels: readonly string[];
+  /** The checkpoint it was uploaded from. */
+  readonly checkpoint: LoadedCheckpoint;
+  /** Where it came from, for the page ("esm-kn folder models/default"). */
+  readonly source: string;
+}
+
+/** Explains a model without a stored head (fair-esm, Hugging Face, or a pretrained esm-kn folder). */
+export function noHeadMessage(ckpt: LoadedCheckpoint): string {
+  const c = ckpt.config;
+  return `${ckpt.path}: a ${ckpt.format} model (${c.numLayers} layers, dim ${c.embedDim}) with no classification head. ` +
+    'The page needs a fine-tuned classifier: an esm-kn folder written by `esm-kn finetune` (esm-kn.json + model.safetensors), ' +
+    'or the embedded default model.';
+}
+
+/** Uploads a checkpoint with a stored head; throws a FormatError explaining a missing head. */
+export function uploadClassifier(ckpt: LoadedCheckpoint): Classifier {
+  const stored = ckpt.head;
+  if (!stored) throw new FormatError(ckpt.path, noHeadMessage(ckpt).slice(ckpt.path.length + 2));
+  const head = headFromTensors(ckpt.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
+  const model = uploadModel(ckpt.config, ckpt.params, false);
+  return { config: ckpt.config, model, head, labels: stored.labels, checkpoint: ckpt, source: `${ckpt.format} ${ckpt.path}` };
+}
+
+/** Frees a classifier's GPU memory. */
+export function disposeClassifier(c: Classifier): void {
+  disposeModel(c.model);
+  for (const t of c.head.params.values()) t.dispose();
+}
+
+/** How evaluation batches are formed (see data/batching.ts). */
+export interface EvalBatching {
+  readonly batchSize?: number;
+  readonly tokenBudget?: number;
+  readonly maxLength: number;
+}
+
+/**
+ * Records the classifier's logits (B, C) for an encoded batch. `drop` applies dropout to the final
+ * hidden states before pooling, in training only, so evaluation never sees it; `hook` edits neurons
+ * (kn/ablate.ts).
+ */
+export function classifierForward(model: EsmModel, head: ClassifierHead, tb: TokenBatch, drop?: { p: number; seed: number }, hook?: NeuronHook): Tensor {
+  const { batch: B, length: L } = tb;
+  let last = esmForward(model, prepareBatch(model.config, tb.tokens, B, L), { hook }).last; // (B, L, D)
+  if (drop && drop.p > 0) last = dropout(last, drop);
+  const pool = head.pooling === 'mean' ? meanPoolWeights(Array.from(tb.lengths, (n) => n - 2), L) : undefined; // (B, L, 1)
+  return classify(head, last, pool); // (B, C)
+}
+
+/**
+ * Runs `record` for every batch of an evaluation plan and hands each result to `consume` on the host.
+ * Batch k + 1 is recorded while the device runs batch k (its readback is awaited one batch later).
+ */
+export async function eachEvalBatch(
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  record: (tb: TokenBatch, index: number) => Tensor,
+  consume: (values: Float32Array, tb: TokenBatch, indices: readonly number[]) => void,
+): Promise<void> {
+  const plans = planBatches(records, { mode: 'eval', batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: batching.maxLength });
+  let prev: { t: Tensor; values: Promise<Float32Array>; tb: TokenBatch; indices: readonly number[] } | null = null;
+  const drain = async (): Promise<void> => {
+    if (!prev) return;
+    const p = prev;
+    prev = null;
+    const values = await p.values;
+    p.t.dispose();
+    consume(values, p.tb, p.indices);
+  };
+  try {
+    for (const [i, plan] of plans.entries()) {
+      const tb = encodePlan(records, plan, batching.maxLength);
+      const t = noGrad(() => tidy(() => record(tb, i)));
+      const values = t.f32();
+      await drain();
+      prev = { t, values, tb, indices: plan.indices };
+    }
+    await drain();
+  } finally {
+    (prev as { t: Tensor } | null)?.t.dispose();
+  }
+}
+
+/** Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. */
+export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching, hook?: NeuronHook): Promise<Float32Array> {
+  const C = head.numClasses;
+  const out = new Float32Array(records.length * C);
+  await eachEvalBatch(records, batching, (tb) => classifierForward(model, head, tb, undefined, hook), (values, _tb, indices) => {
+    indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
+  });
+  return out;
+}
+
+/** Class probabilities (R, C) from logits, in float64. */
+export function softmaxRows(logits: Float32Array, C: number): Float64Array {
+  const p = new Float64Array(logits.length);
+  for (let r = 0; r < logits.length / C; r++) {
+    const row = logits.subarray(r * C, (r + 1) * C);
+    const m = Math.max(...row);
+    let z = 0;
+    for (let c = 0; c < C; c++) z += Math.exp(row[c]! - m);
+    for (let c = 0; c < C; c++) p[r * C + c] = Math.exp(row[c]! - m) / z;
+  }
+  return p;
+}
