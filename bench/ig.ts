@@ -18,11 +18,11 @@
 import { rt } from '../engine/context.js';
 import { rng } from '../engine/random.js';
 import { makeConfig } from '../model/config.js';
-import type { TaskRecord } from '../model/data/dataset.js';
+import type { TaskRecord } from '../data/dataset.js';
 import { disposeModel, uploadModel } from '../model/esm.js';
 import { headFromTensors, headSpec } from '../model/head.js';
-import { igScores } from '../model/kn/ig_scores.js';
-import { neuronLayout } from '../model/kn/layout.js';
+import { igScores } from '../kn/ig_scores.js';
+import { neuronLayout } from '../kn/layout.js';
 import { initParams } from '../model/params.js';
 import { type Bench, option } from './lib/bench.js';
 import { median } from './lib/timing.js';

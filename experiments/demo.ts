@@ -18,7 +18,7 @@ import {
   tidy,
   tidyAsync,
 } from '../engine/index.js';
-import { Progress } from '../model/cli/progress.js';
+import { Progress } from '../cli/progress.js';
 import { makeConfig } from '../model/config.js';
 import { esmForward, prepareBatch, uploadModel } from '../model/esm.js';
 import { classify, initHead, meanPoolWeights } from '../model/head.js';

@@ -7,12 +7,12 @@
  * Axis letters: B batch, L tokens, D model dim, C classes.
  */
 import { type Tensor, dropout, noGrad, tidy } from '../engine/index.js';
-import { type BatchRecord, type TokenBatch, encodePlan, planBatches } from './data/batching.js';
-import type { LoadedCheckpoint } from './checkpoint_load.js';
+import { type BatchRecord, type TokenBatch, encodePlan, planBatches } from './batching.js';
+import type { LoadedCheckpoint } from './checkpoint/load.js';
 import type { EsmConfig } from './config.js';
 import { type EsmModel, type NeuronHook, disposeModel, esmForward, prepareBatch, uploadModel } from './esm.js';
 import { type ClassifierHead, classify, headFromTensors, meanPoolWeights } from './head.js';
-import { FormatError } from './io/errors.js';
+import { FormatError } from '../io/errors.js';
 
 /** A classifier on the GPU. */
 export interface Classifier {

@@ -4,7 +4,7 @@
  * special tokens written inside a sequence (e.g. "<mask>") are single tokens. Unlike fair-esm, lower
  * case is upper-cased, and an unknown character is an error naming the record (or maps to <unk>).
  */
-import { FormatError } from './io/errors.js';
+import { FormatError } from '../io/errors.js';
 
 /** The 33 ESM-2 tokens; a token's id is its index. */
 export const ESM2_TOKENS: readonly string[] = [

@@ -1,4 +1,4 @@
-// Bundles every entry point (tests, benches, CLI, experiments) into dist/ with esbuild.
+// Bundles every entry point (tests, benches, CLI, experiment scripts, the Node library entry) into dist/ with esbuild.
 // WGSL files are inlined as text, so Node and browser bundles carry the same kernel sources.
 // Code splitting keeps one copy of the engine (and so one GPU device) per process.
 import { build } from 'esbuild';
@@ -23,8 +23,8 @@ if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: t
 const entryPoints = [
   ...walk('test', (p) => p.endsWith('.test.ts')),
   ...walk('bench', (p) => /bench\/run\.ts$/.test(p)),
-  ...walk('experiments', (p) => p.endsWith('.ts') && !p.includes('/lib/')),
-].concat(['model/cli.ts', 'model/lib_node.ts'].filter((p) => existsSync(p)));
+  ...walk('experiments', (p) => p.endsWith('.ts')),
+].concat(['cli/main.ts', 'index.node.ts'].filter((p) => existsSync(p)));
 
 await build({
   entryPoints,
@@ -43,11 +43,11 @@ await build({
 });
 
 // The browser build: the same engine, model and kernels for the page (web/app.ts), the library entry
-// for browsers (web/lib.ts) and the pages that tests and benches drive (test/browser/*.page.ts,
+// for browsers (index.ts) and the pages that tests and benches drive (test/browser/*.page.ts,
 // bench/browser/*.page.ts), into the static root dist/www with the page's HTML/CSS and the default
 // model. platform 'browser' makes any Node built-in an error, so nothing Node-only slips in.
 const browserEntries = [
-  ...['web/app.ts', 'web/lib.ts'].filter((p) => existsSync(p)),
+  ...['web/app.ts', 'index.ts'].filter((p) => existsSync(p)),
   ...walk('test/browser', (p) => p.endsWith('.page.ts')),
   ...walk('bench/browser', (p) => p.endsWith('.page.ts')),
 ];

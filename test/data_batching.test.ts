@@ -1,11 +1,11 @@
 /** Batching (reproducible from seed and epoch, little padding, crops) and ESM-2 MLM masking (proportions, specials untouched). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { selectTask, type TaskRecord } from '../model/data/dataset.js';
-import { encodePlan, IGNORE_INDEX, makeBatches, mixSeed, paddingEfficiency, planBatches, type BatchOptions, type BatchPlan } from '../model/data/batching.js';
-import { maskBatch, STANDARD_RESIDUE_IDS } from '../model/data/mlm.js';
-import { readDataFile, readSplitFile, splitPath } from '../model/data/node_data.js';
-import { applySplit } from '../model/data/split.js';
+import { selectTask, type TaskRecord } from '../data/dataset.js';
+import { encodePlan, IGNORE_INDEX, makeBatches, mixSeed, paddingEfficiency, planBatches, type BatchOptions, type BatchPlan } from '../model/batching.js';
+import { maskBatch, STANDARD_RESIDUE_IDS } from '../data/mlm.js';
+import { readDataFile, readSplitFile, splitPath } from '../data/files.node.js';
+import { applySplit } from '../data/split.js';
 import { rng } from '../engine/random.js';
 import { CLS, encodeBatch, encodeSequence, EOS, MASK, PAD } from '../model/tokenizer.js';
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
   describeLeftOut, parseDataFile, parseEnzymeTsv, parseLabelledFasta, selectTask, taskSpec, TASKS, type DataFile,
-} from '../model/data/dataset.js';
-import { loadTask, readDataFile } from '../model/data/node_data.js';
+} from '../data/dataset.js';
+import { loadTask, readDataFile } from '../data/files.node.js';
 import { throwsFormat } from './lib/io_fixtures.js';
 
 let real: DataFile | null = null;

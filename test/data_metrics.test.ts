@@ -1,7 +1,7 @@
 /** Metrics on hand-computed examples: a class never predicted, a class only predicted, a class absent from both. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmaxRows, computeMetrics, formatMetrics } from '../model/data/metrics.js';
+import { argmaxRows, computeMetrics, formatMetrics } from '../data/metrics.js';
 
 const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 

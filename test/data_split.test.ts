@@ -4,9 +4,9 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDataFile, selectTask, TASK_NAMES, type DataFile, type TaskDataset, type TaskName } from '../model/data/dataset.js';
-import { readDataFile, readSplitFile, splitPath, writeSplitFile } from '../model/data/node_data.js';
-import { applySplit, checkSplit, DEFAULT_FRACTIONS, makeSplit, serializeSplit, SPLIT_CAVEAT, SPLIT_PARTS, type DataSplit } from '../model/data/split.js';
+import { parseDataFile, selectTask, TASK_NAMES, type DataFile, type TaskDataset, type TaskName } from '../data/dataset.js';
+import { readDataFile, readSplitFile, splitPath, writeSplitFile } from '../data/files.node.js';
+import { applySplit, checkSplit, DEFAULT_FRACTIONS, makeSplit, serializeSplit, SPLIT_CAVEAT, SPLIT_PARTS, type DataSplit } from '../data/split.js';
 import { throwsFormat } from './lib/io_fixtures.js';
 
 let real: DataFile | null = null;

@@ -9,7 +9,7 @@ import type { NeuronModule } from '../model/esm.js';
 import { makeConfig } from '../model/config.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../model/esm.js';
 import { initParams, rotaryInvFreq } from '../model/params.js';
-import { neuronEditHook, refEsmForward } from '../model/ref_esm.js';
+import { neuronEditHook, refEsmForward } from '../model/ref/esm.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';
 

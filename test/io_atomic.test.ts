@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../model/io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 function inTempDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {

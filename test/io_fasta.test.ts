@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFasta } from '../model/io/fasta.js';
-import { readFastaFile } from '../model/io/node_file.js';
+import { parseFasta } from '../io/fasta.js';
+import { readFastaFile } from '../io/node_file.js';
 import { throwsFormat } from './lib/io_fixtures.js';
 
 test('labels, descriptions, multi-line sequences and blank lines', () => {

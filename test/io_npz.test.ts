@@ -7,12 +7,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concatBytes } from '../model/io/bytes.js';
-import { nodeInflate, readNpzFile, writeNpzFile } from '../model/io/node_file.js';
-import { decodeNpy, encodeNpy, encodeNpz, readNpz } from '../model/io/npz.js';
-import { memorySource } from '../model/io/source.js';
-import { hostTensor, type HostTensor } from '../model/io/tensor.js';
-import { streamInflate, ZipReader } from '../model/io/zip.js';
+import { concatBytes } from '../io/bytes.js';
+import { nodeInflate, readNpzFile, writeNpzFile } from '../io/node_file.js';
+import { decodeNpy, encodeNpy, encodeNpz, readNpz } from '../io/npz.js';
+import { memorySource } from '../io/source.js';
+import { hostTensor, type HostTensor } from '../io/tensor.js';
+import { streamInflate, ZipReader } from '../io/zip.js';
 import { ar, fixtureBytes, fixtureSource, same, throwsFormat } from './lib/io_fixtures.js';
 
 const NUMPY: [string, HostTensor][] = [

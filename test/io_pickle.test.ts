@@ -5,11 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FormatError } from '../model/io/errors.js';
-import { unpickle, type UnpickleOptions } from '../model/io/pickle.js';
-import { Namespace, OrderedDict, PyObject, toPlain } from '../model/io/pickle_values.js';
-import { GlobalName, pickle, PyFloat, PyTuple, Reduce } from '../model/io/pickle_write.js';
-import { TORCH_GLOBALS } from '../model/io/torch_pickle.js';
+import { FormatError } from '../io/errors.js';
+import { unpickle, type UnpickleOptions } from '../io/pickle.js';
+import { Namespace, OrderedDict, PyObject, toPlain } from '../io/pickle_values.js';
+import { GlobalName, pickle, PyFloat, PyTuple, Reduce } from '../io/pickle_write.js';
+import { TORCH_GLOBALS } from '../io/torch_pickle.js';
 import { fixtureBytes, same, throwsFormat } from './lib/io_fixtures.js';
 
 /** Bytes from a mix of strings (Latin-1) and byte arrays. */

@@ -7,16 +7,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { concatBytes } from '../model/io/bytes.js';
-import { readTorchCheckpointFile } from '../model/io/node_file.js';
-import { Namespace, OrderedDict } from '../model/io/pickle_values.js';
-import { GlobalName, pickle, PyFloat, PyTuple, Reduce } from '../model/io/pickle_write.js';
-import { readTorchCheckpoint, type TorchCheckpoint } from '../model/io/pt.js';
-import { TorchStorage, TorchTensor, writeTorchCheckpoint } from '../model/io/pt_write.js';
-import { memorySource } from '../model/io/source.js';
-import type { DType, HostTensor } from '../model/io/tensor.js';
-import { ZipReader } from '../model/io/zip.js';
-import { writeZip } from '../model/io/zip_write.js';
+import { concatBytes } from '../io/bytes.js';
+import { readTorchCheckpointFile } from '../io/node_file.js';
+import { Namespace, OrderedDict } from '../io/pickle_values.js';
+import { GlobalName, pickle, PyFloat, PyTuple, Reduce } from '../io/pickle_write.js';
+import { readTorchCheckpoint, type TorchCheckpoint } from '../io/pt.js';
+import { TorchStorage, TorchTensor, writeTorchCheckpoint } from '../io/pt_write.js';
+import { memorySource } from '../io/source.js';
+import type { DType, HostTensor } from '../io/tensor.js';
+import { ZipReader } from '../io/zip.js';
+import { writeZip } from '../io/zip_write.js';
 import { ar, fixtureBytes, fixtureSource, FIXTURES, same, throwsFormat } from './lib/io_fixtures.js';
 
 const P = 'encoder.sentence_encoder.';

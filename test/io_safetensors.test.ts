@@ -7,11 +7,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concatBytes } from '../model/io/bytes.js';
-import { readSafetensorsFile, writeSafetensorsFile } from '../model/io/node_file.js';
-import { encodeSafetensors, readSafetensors, readSafetensorsHeader } from '../model/io/safetensors.js';
-import { memorySource } from '../model/io/source.js';
-import { DTYPE_BYTES, hostTensor, type HostTensor } from '../model/io/tensor.js';
+import { concatBytes } from '../io/bytes.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../io/node_file.js';
+import { encodeSafetensors, readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
+import { memorySource } from '../io/source.js';
+import { DTYPE_BYTES, hostTensor, type HostTensor } from '../io/tensor.js';
 import { fixtureBytes, fixtureSource, same, throwsFormat } from './lib/io_fixtures.js';
 
 const f32 = (shape: number[], values: number[]): HostTensor => hostTensor('f32', shape, Float32Array.from(values));

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import {
   decodeElements, DTYPE_BYTES, encodeElements, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, gatherStrided, hostTensor, isContiguous,
   type DType,
-} from '../model/io/tensor.js';
+} from '../io/tensor.js';
 
 test('every finite half converts to f32 and back exactly; midpoints round to even', () => {
   for (let h = 0; h < 0x10000; h++) {

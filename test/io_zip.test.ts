@@ -5,12 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deflateRawSync } from 'node:zlib';
-import { ByteWriter, concatBytes, crc32, u16, u32 } from '../model/io/bytes.js';
-import { FormatError } from '../model/io/errors.js';
-import { nodeInflate } from '../model/io/node_file.js';
-import { checkRange, memorySource, type ByteSource } from '../model/io/source.js';
-import { streamInflate, ZipReader, type Inflater } from '../model/io/zip.js';
-import { writeZip, type ZipWriteOptions } from '../model/io/zip_write.js';
+import { ByteWriter, concatBytes, crc32, u16, u32 } from '../io/bytes.js';
+import { FormatError } from '../io/errors.js';
+import { nodeInflate } from '../io/node_file.js';
+import { checkRange, memorySource, type ByteSource } from '../io/source.js';
+import { streamInflate, ZipReader, type Inflater } from '../io/zip.js';
+import { writeZip, type ZipWriteOptions } from '../io/zip_write.js';
 import { throwsFormat } from './lib/io_fixtures.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

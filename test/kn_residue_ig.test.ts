@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type QuadratureRule, quadrature } from '../model/kn/quadrature.js';
-import { refResidueIg } from '../model/kn/ref_residue_ig.js';
-import { residueIg } from '../model/kn/residue_ig.js';
+import { type QuadratureRule, quadrature } from '../kn/quadrature.js';
+import { refResidueIg } from '../kn/ref/residue_ig.js';
+import { residueIg } from '../kn/residue_ig.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { assertClose } from './lib/compare.js';
 import { gpu } from './lib/gpu.js';

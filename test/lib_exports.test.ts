@@ -10,7 +10,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 
-type Conditions = { types: string; browser: string; node: string; default: string };
+type Entry = { types: string; default: string };
+type Conditions = { browser: Entry; node: Entry; default: Entry };
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; exports: { '.': Conditions } };
 const root = pkg.exports['.'];
 
@@ -27,20 +28,23 @@ function jsFiles(dir: string): string[] {
   return out;
 }
 
-test('exports has types, browser, node and default conditions, in that order, pointing at built files', () => {
-  assert.equal(Object.keys(root), ['types', 'browser', 'node', 'default']);
-  for (const k of ['browser', 'node', 'default'] as const) assert.ok(existsSync(root[k]), `${k}: ${root[k]} was not built`);
-  // Declarations are emitted at pack time (build --types); each must come from a source entry.
-  const source = root.types.replace(/^\.\/dist\/types\//, '').replace(/\.d\.ts$/, '.ts');
-  assert.ok(existsSync(source), `types ${root.types} has no source ${source}`);
-  assert.ok(root.browser.startsWith('./dist/www/'), 'the browser entry lives in the browser build');
+test('exports has browser, node and default conditions, in that order, each with its types and a built file', () => {
+  assert.equal(Object.keys(root), ['browser', 'node', 'default']);
+  for (const k of ['browser', 'node', 'default'] as const) {
+    assert.equal(Object.keys(root[k]), ['types', 'default'], `${k}: types first, then the file`);
+    assert.ok(existsSync(root[k].default), `${k}: ${root[k].default} was not built`);
+    // Declarations are emitted at pack time (build --types); each must come from a source entry.
+    const source = root[k].types.replace(/^\.\/dist\/types\//, '').replace(/\.d\.ts$/, '.ts');
+    assert.ok(existsSync(source), `${k}: types ${root[k].types} has no source ${source}`);
+  }
+  assert.ok(root.browser.default.startsWith('./dist/www/'), 'the browser entry lives in the browser build');
 });
 
 test("'esm-kn' resolves (self-reference) to the Node entry, which carries every browser export and the file loaders", async () => {
   const node = await load(pkg.name);
-  const direct = await load(new URL(`../../${root.node.slice(2)}`, import.meta.url).href);
-  assert.is(node.initEngine, direct.initEngine, `${pkg.name} is ${root.node}`);
-  const web = await load(new URL(`../../${root.browser.slice(2)}`, import.meta.url).href);
+  const direct = await load(new URL(`../../${root.node.default.slice(2)}`, import.meta.url).href);
+  assert.is(node.initEngine, direct.initEngine, `${pkg.name} is ${root.node.default}`);
+  const web = await load(new URL(`../../${root.browser.default.slice(2)}`, import.meta.url).href);
   const missing = Object.keys(web).filter((k) => !(k in node));
   assert.equal(missing, [], `browser exports missing from the Node entry: ${missing.join(', ')}`);
   for (const k of ['initEngine', 'esmForward', 'uploadModel', 'loadCheckpointFiles', 'blobSource', 'igScores', 'activationScores', 'runStudy']) {
@@ -54,7 +58,7 @@ test("'esm-kn' resolves (self-reference) to the Node entry, which carries every 
 
 test('the browser build has no Node built-ins: no require(), no node: specifiers, no built-in module imports', () => {
   const files = jsFiles('dist/www');
-  assert.ok(files.some((f) => f.endsWith(join('web', 'lib.js'))), 'dist/www/web/lib.js exists');
+  assert.ok(files.includes(join('dist', 'www', 'index.js')), 'dist/www/index.js exists');
   const builtins = builtinModules.filter((m) => !m.startsWith('_'));
   const importOf = new RegExp(`(?:from|import)\\s*\\(?\\s*["'](?:${builtins.map((m) => m.replace(/[/]/g, '\\/')).join('|')})["']`);
   for (const f of files) {
@@ -73,8 +77,8 @@ test('a browser bundler resolves esm-kn to the browser entry and bundles it with
     bundle: true, write: false, platform: 'browser', format: 'esm', metafile: true, logLevel: 'silent',
   });
   const inputs = Object.keys(r.metafile.inputs);
-  assert.ok(inputs.includes(root.browser.slice(2)), `bundled from ${root.browser}: ${inputs.slice(0, 5).join(', ')}`);
-  assert.not.ok(inputs.some((i) => i.startsWith('dist/model/')), 'no Node entry code in a browser bundle');
+  assert.ok(inputs.includes(root.browser.default.slice(2)), `bundled from ${root.browser.default}: ${inputs.slice(0, 5).join(', ')}`);
+  assert.not.ok(inputs.some((i) => i === 'dist/index.node.js' || i.startsWith('dist/cli/')), 'no Node entry code in a browser bundle');
 });
 
 test.run();

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint } from '../model/checkpoint/node.js';
 import { NEURON_MODULES } from '../model/esm.js';
-import { refClassifierProbs } from '../model/kn/ref_ig.js';
+import { refClassifierProbs } from '../kn/ref/ig.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { type BrowserSession, openBrowser } from './lib/browser.js';
 import { fairEsmFiles } from './lib/checkpoint_fixtures.js';

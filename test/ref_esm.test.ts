@@ -11,9 +11,9 @@ import {
   canonicalToHfName, countParams, initParams, mapHfName, type ParamTensor, paramSpec, renameFairEsmStateDict,
   renameHfStateDict, rotaryInvFreq, roundToFloat16, validateParams,
 } from '../model/params.js';
-import { refContactFeatures } from '../model/ref_contact.js';
-import { LINEAR_MODULES, type LinearModule, neuronEditHook, refEsmForward, refLayer } from '../model/ref_esm.js';
-import { applyRotary, gelu, layerNorm, rotaryTables } from '../model/ref_ops.js';
+import { refContactFeatures } from '../model/ref/contact.js';
+import { LINEAR_MODULES, type LinearModule, neuronEditHook, refEsmForward, refLayer } from '../model/ref/esm.js';
+import { applyRotary, gelu, layerNorm, rotaryTables } from '../model/ref/ops.js';
 
 const CFG = makeConfig({ numLayers: 2, embedDim: 24, attentionHeads: 4 }); // Dh = 6
 const PARAMS = initParams(CFG, 1234, { mode: 'test' });

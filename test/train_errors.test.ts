@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveProjectCheckpoint } from '../model/checkpoint.js';
+import { saveProjectCheckpoint } from '../model/checkpoint/node.js';
 import { makeConfig } from '../model/config.js';
 import { initParams } from '../model/params.js';
 import { cli, errorLines } from './lib/cli.js';

@@ -15,8 +15,8 @@ import { makeConfig } from '../model/config.js';
 import { esmForward, prepareBatch, uploadModel, disposeModel } from '../model/esm.js';
 import { classify, initHead, meanPoolWeights } from '../model/head.js';
 import { initParams } from '../model/params.js';
-import { trainLoop } from '../model/train/loop.js';
-import { initialState } from '../model/train/state.js';
+import { trainLoop } from '../train/loop.js';
+import { initialState } from '../train/state.js';
 import { gpu } from './lib/gpu.js';
 import { tempDir } from './lib/train_fixtures.js';
 

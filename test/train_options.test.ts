@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint } from '../model/checkpoint/node.js';
 import { makeConfig } from '../model/config.js';
-import { selectTask } from '../model/data/dataset.js';
-import { readDataFile } from '../model/data/node_data.js';
+import { selectTask } from '../data/dataset.js';
+import { readDataFile } from '../data/files.node.js';
 import { initParams } from '../model/params.js';
-import { defaultDataFile, splitDataset } from '../model/train/data.js';
-import { finetune } from '../model/train/finetune.js';
+import { defaultDataFile, splitDataset } from '../train/data.js';
+import { finetune } from '../train/finetune.js';
 import { gpu } from './lib/gpu.js';
 import { compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';
 

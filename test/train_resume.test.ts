@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { finetune, resumeFinetune } from '../model/train/finetune.js';
+import { finetune, resumeFinetune } from '../train/finetune.js';
 import { gpu } from './lib/gpu.js';
 import { cli, cliAsync } from './lib/cli.js';
 import { compositionFasta, tempDir, tinyFinetune, writeText } from './lib/train_fixtures.js';

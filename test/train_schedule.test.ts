@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Schedule, checkSchedule, defaultWarmup, lrAt } from '../model/train/schedule.js';
+import { type Schedule, checkSchedule, defaultWarmup, lrAt } from '../train/schedule.js';
 
 const lin: Schedule = { lr: 1e-3, warmupSteps: 10, totalSteps: 110, decay: 'linear' };
 const cos: Schedule = { ...lin, decay: 'cosine' };

@@ -7,14 +7,14 @@
  *
  * Axis letters: C classes, N neurons, W module width.
  */
-import type { TaskRecord } from '../model/data/dataset.js';
+import type { TaskRecord } from '../data/dataset.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
-import { type ModuleEdit, ablationEdit, editHook } from '../model/kn/ablate.js';
+import { type ModuleEdit, ablationEdit, editHook } from '../kn/ablate.js';
 import { type Classifier, classifierLogits, softmaxRows } from '../model/classifier.js';
-import { igScores } from '../model/kn/ig_scores.js';
-import { neuronAt, neuronLayout } from '../model/kn/layout.js';
-import { type ResidueIgResult, residueIg } from '../model/kn/residue_ig.js';
-import { selectTop, topIndices } from '../model/kn/select.js';
+import { igScores } from '../kn/ig_scores.js';
+import { neuronAt, neuronLayout } from '../kn/layout.js';
+import { type ResidueIgResult, residueIg } from '../kn/residue_ig.js';
+import { selectTop, topIndices } from '../kn/select.js';
 import { encodeSequence } from '../model/tokenizer.js';
 
 /** Knobs of a run (the page caps them to stay interactive on a software adapter). */

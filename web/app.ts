@@ -5,8 +5,8 @@
  * left uncaught. body[data-state] says where the page is ('starting', 'no-gpu', 'ready', 'running',
  * 'done'), which the page tests wait on.
  */
-import { loadCheckpointFiles } from '../model/checkpoint_load.js';
-import type { CheckpointFiles } from '../model/checkpoint_load.js';
+import { loadCheckpointFiles } from '../model/checkpoint/load.js';
+import type { CheckpointFiles } from '../model/checkpoint/load.js';
 import { type RunOptions, analyse } from './analysis.js';
 import { type Classifier, disposeClassifier, uploadClassifier } from '../model/classifier.js';
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';

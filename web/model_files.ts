@@ -3,9 +3,9 @@
  * picked (several files, or a folder whose entries carry webkitRelativePath), or the embedded default
  * model fetched from the static site. Blobs only, so it runs in Node tests as well.
  */
-import type { CheckpointFiles } from '../model/checkpoint_load.js';
-import { blobSource } from '../model/io/blob_source.js';
-import { FormatError } from '../model/io/errors.js';
+import type { CheckpointFiles } from '../model/checkpoint/load.js';
+import { blobSource } from '../io/blob_source.js';
+import { FormatError } from '../io/errors.js';
 
 /** A picked file: its Blob and the path it had inside a picked folder ('' when picked alone). */
 export interface PickedFile {

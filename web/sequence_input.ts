@@ -3,8 +3,8 @@
  * one bare sequence. Every record is checked against ESM-2's alphabet here, so a bad character is a
  * one-line message naming the record and the residue, before any GPU work.
  */
-import { FormatError } from '../model/io/errors.js';
-import { parseFasta } from '../model/io/fasta.js';
+import { FormatError } from '../io/errors.js';
+import { parseFasta } from '../io/fasta.js';
 import { MAX_RESIDUES, tokenizeResidues } from '../model/tokenizer.js';
 
 /** One sequence to analyse. */

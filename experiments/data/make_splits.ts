@@ -6,10 +6,10 @@
  * committed files equal what this writes.
  */
 import { mkdir } from 'node:fs/promises';
-import { describeLeftOut, selectTask, TASK_NAMES } from '../../model/data/dataset.js';
-import { DEFAULT_DATA_FILE, readDataFile, SPLIT_DIR, splitPath, writeSplitFile } from '../../model/data/node_data.js';
-import { DEFAULT_SPLIT_SEED, describeSplit, makeSplit } from '../../model/data/split.js';
-import { FormatError } from '../../model/io/errors.js';
+import { describeLeftOut, selectTask, TASK_NAMES } from '../../data/dataset.js';
+import { DEFAULT_DATA_FILE, readDataFile, SPLIT_DIR, splitPath, writeSplitFile } from '../../data/files.node.js';
+import { DEFAULT_SPLIT_SEED, describeSplit, makeSplit } from '../../data/split.js';
+import { FormatError } from '../../io/errors.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { type StaticServer, serveStatic } from '../../model/serve.js';
+import { type StaticServer, serveStatic } from '../../cli/static_server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const WWW_ROOT = 'dist/www';

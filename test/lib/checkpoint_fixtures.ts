@@ -5,11 +5,11 @@
  * page tests feed these as files or Blobs.
  */
 import { makeConfig } from '../../model/config.js';
-import { concatBytes } from '../../model/io/bytes.js';
-import { Namespace, OrderedDict } from '../../model/io/pickle_values.js';
-import { writeTorchCheckpoint } from '../../model/io/pt_write.js';
-import { encodeSafetensors } from '../../model/io/safetensors.js';
-import type { HostTensor } from '../../model/io/tensor.js';
+import { concatBytes } from '../../io/bytes.js';
+import { Namespace, OrderedDict } from '../../io/pickle_values.js';
+import { writeTorchCheckpoint } from '../../io/pt_write.js';
+import { encodeSafetensors } from '../../io/safetensors.js';
+import type { HostTensor } from '../../io/tensor.js';
 import { canonicalToHfName, initParams } from '../../model/params.js';
 
 /** The tiny model: 2 layers, dim 32, 4 heads. */

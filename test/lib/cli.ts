@@ -1,8 +1,8 @@
-/** The built CLI (node dist/model/cli.js) run from tests, and its stderr without Dawn's start-up noise. */
+/** The built CLI (node dist/cli/main.js) run from tests, and its stderr without Dawn's start-up noise. */
 import { spawn, spawnSync } from 'node:child_process';
 
 /** The built CLI's entry. */
-export const CLI = 'dist/model/cli.js';
+export const CLI = 'dist/cli/main.js';
 
 /** The CLI's result: exit status and output. */
 export interface CliResult {
@@ -11,7 +11,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the built CLI (node dist/model/cli.js) to completion. */
+/** Runs the built CLI (node dist/cli/main.js) to completion. */
 export function cli(...args: string[]): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { FormatError } from '../../model/io/errors.js';
-import { Namespace, OrderedDict } from '../../model/io/pickle_values.js';
-import { memorySource, type ByteSource } from '../../model/io/source.js';
+import { FormatError } from '../../io/errors.js';
+import { Namespace, OrderedDict } from '../../io/pickle_values.js';
+import { memorySource, type ByteSource } from '../../io/source.js';
 
 /** Tests run from the repository root (scripts/test.mjs, uvu). */
 export const FIXTURES = join(process.cwd(), 'test', 'fixtures');

@@ -5,11 +5,11 @@
  */
 import { gaussian, rng } from '../../engine/random.js';
 import { makeConfig, type EsmConfig } from '../../model/config.js';
-import type { TaskRecord } from '../../model/data/dataset.js';
+import type { TaskRecord } from '../../data/dataset.js';
 import { type EsmModel, disposeModel, uploadModel } from '../../model/esm.js';
 import { type ClassifierHead, headFromTensors, headSpec } from '../../model/head.js';
 import { type ParamTensor, initParams } from '../../model/params.js';
-import type { RefHead } from '../../model/kn/ref_ig.js';
+import type { RefHead } from '../../kn/ref/ig.js';
 
 /** A tiny model on the host: backbone parameters and head tensors. */
 export interface TinyClassifier {

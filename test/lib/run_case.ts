@@ -13,9 +13,9 @@ import { type EsmConfigInit, makeConfig } from '../../model/config.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../../model/esm.js';
 import type { ParamTensor } from '../../model/params.js';
 import { headFromTensors } from '../../model/head.js';
-import type { TaskRecord } from '../../model/data/dataset.js';
-import { igScores } from '../../model/kn/ig_scores.js';
-import type { QuadratureRule } from '../../model/kn/quadrature.js';
+import type { TaskRecord } from '../../data/dataset.js';
+import { igScores } from '../../kn/ig_scores.js';
+import type { QuadratureRule } from '../../kn/quadrature.js';
 import { ALL_CASES } from '../cases/index.js';
 import { type OpCase, isIntInput } from './case.js';
 

@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../engine/random.js';
-import type { FinetuneOptions } from '../../model/train/finetune.js';
-import type { PretrainOptions } from '../../model/train/pretrain.js';
+import type { FinetuneOptions } from '../../train/finetune.js';
+import type { PretrainOptions } from '../../train/pretrain.js';
 import { scratchDir } from './scratch.js';
 
 /** Residues a background is drawn from (none of the marker residues below). */

@@ -1,0 +1,82 @@
+/**
+ * `esm-kn evaluate MODEL DATA`: a fine-tuned classifier's accuracy, macro-F1, per-class table and
+ * confusion matrix on labelled data (model/train/evaluate.ts computes them).
+ */
+import { initEngine } from '../engine/index.js';
+import { TASK_NAMES, type TaskName, type TaskRecord, describeLeftOut, selectTask, taskSpec } from '../data/dataset.js';
+import { formatMetrics } from '../data/metrics.js';
+import { readDataFile } from '../data/files.node.js';
+import { FormatError } from '../io/errors.js';
+import { defaultDataFile, splitDataset } from '../train/data.js';
+import { disposeClassifier } from '../model/classifier.js';
+import { classifierTask, evaluateClassifier, loadClassifier } from '../train/evaluate.js';
+import { UsageError, intOption, parseArgs } from './args.js';
+
+export const EVALUATE_USAGE = `esm-kn evaluate MODEL DATA [--task ec|enzyme|ec+non] [--split all|test|valid|train] [--split-seed N]
+                 [--json] [--max-len 1022] [--batch-size 32 | --tokens-per-batch N]
+  MODEL   a model with a classification head (the DIR/best of esm-kn finetune), or 'default'
+  DATA    TSV or labelled FASTA ('>ID ec_class=N'), or 'default' for the repo's enzyme file
+  --task defaults to the model's own task. Records outside the task (e.g. non-enzymes for ec) are left
+  out and counted. --split picks a part of the split finetune uses: the committed split when DATA is
+  the repo's file, else the stratified split by --split-seed (default: the model's). Default: all.`;
+
+const SPLITS = ['all', 'test', 'valid', 'train'] as const;
+
+/** Runs the command. */
+export async function evaluateCommand(argv: readonly string[]): Promise<void> {
+  const p = parseArgs(argv, {
+    task: { kind: 'value' }, split: { kind: 'value' }, 'split-seed': { kind: 'value' }, json: { kind: 'flag' },
+    'max-len': { kind: 'value' }, 'batch-size': { kind: 'value' }, 'tokens-per-batch': { kind: 'value' },
+  }, 'evaluate');
+  if (p.positional.length !== 2) throw new UsageError(`evaluate: needs MODEL DATA\n${EVALUATE_USAGE}`);
+  const [modelArg, dataArg] = p.positional as [string, string];
+  const split = p.values.get('split') ?? 'all';
+  if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`evaluate: --split ${split} is not one of ${SPLITS.join(', ')}`);
+  const taskArg = p.values.get('task');
+  if (taskArg !== undefined && !(TASK_NAMES as readonly string[]).includes(taskArg)) throw new UsageError(`evaluate: --task ${taskArg} is not one of ${TASK_NAMES.join(', ')}`);
+  const maxLength = intOption(p, 'max-len', 1022, 1, 'evaluate');
+  const tokenBudget = p.values.has('tokens-per-batch') ? intOption(p, 'tokens-per-batch', 0, 3, 'evaluate') : undefined;
+  const batchSize = p.values.has('batch-size') || tokenBudget === undefined ? intOption(p, 'batch-size', 32, 1, 'evaluate') : undefined;
+  if (maxLength > 1022) throw new UsageError(`evaluate: --max-len ${maxLength} is more than the 1022 residues ESM-2 takes`);
+  if (tokenBudget !== undefined && tokenBudget < maxLength + 2) throw new UsageError(`evaluate: --tokens-per-batch ${tokenBudget} cannot hold one sequence of --max-len ${maxLength} (${maxLength + 2} tokens)`);
+
+  // Bad data is reported before any GPU work.
+  const data = await readDataFile(dataArg === 'default' ? defaultDataFile() : dataArg);
+  await initEngine();
+  const clf = await loadClassifier(modelArg);
+  try {
+    const task = (taskArg as TaskName | undefined) ?? classifierTask(clf) ?? 'ec';
+    const names = taskSpec(task).classNames;
+    if (names.join('\n') !== clf.labels.join('\n')) {
+      throw new FormatError(modelArg, `its head predicts ${clf.labels.length} classes (${clf.labels.join(', ')}), task ${task} has ${names.length} (${names.join(', ')}); pass the model's --task`);
+    }
+    const dataset = selectTask(data, task);
+    const provenance = clf.checkpoint.meta.provenance as { seeds?: { split_seed?: number } } | undefined;
+    const splitSeed = intOption(p, 'split-seed', provenance?.seeds?.split_seed ?? 0, 0, 'evaluate');
+    let records: readonly TaskRecord[] = dataset.records;
+    let splitSource: string | null = null;
+    if (split !== 'all') {
+      const s = await splitDataset(dataset, splitSeed);
+      records = s.parts[split as 'test' | 'valid' | 'train'];
+      splitSource = s.splitFile ?? `computed stratified 80/10/10 split, seed ${splitSeed}`;
+      if (!records.length) throw new FormatError(data.file, `the ${split} split of task ${task} is empty (${dataset.records.length} records)`);
+    }
+    const r = await evaluateClassifier(clf.model, clf.head, records, names, { batchSize, tokenBudget, maxLength });
+    const leftOut = dataset.leftOut.map((l) => ({ count: l.count, reason: l.reason }));
+    if (p.flags.has('json')) {
+      console.log(JSON.stringify({
+        model: clf.checkpoint.path, data: data.file, data_sha256: data.sha256, task, split, split_source: splitSource,
+        records: records.length, left_out: leftOut, left_out_total: leftOut.reduce((a, l) => a + l.count, 0),
+        loss: r.loss, ...r.metrics,
+      }));
+      return;
+    }
+    console.log(`model ${clf.checkpoint.path}`);
+    console.log(`data ${data.file}, task ${task}, split ${split}${splitSource ? ` (${splitSource})` : ''}: ${records.length} records`);
+    for (const line of describeLeftOut(dataset)) console.log(`  left out: ${line}`);
+    console.log(`loss ${r.loss.toFixed(4)}`);
+    console.log(formatMetrics(r.metrics));
+  } finally {
+    disposeClassifier(clf);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * report.html for the knowledge-neuron study: one self-contained page (inline SVG figures, tables,
+ * provenance) that says for every number which model, split, seeds and m produced it.
+ */
+import type { ClassEditRow } from '../../kn/class_edits.js';
+import type { Density } from '../../kn/density.js';
+import type { AblationRow, StudyResult } from '../../kn/study.js';
+import { esc } from './svg.js';
+
+/** An HTML table from a header and rows of cells (already strings). */
+export function table(caption: string, header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
+
+/** The ablation grid as rows: score-based selections as they are, random ones as mean (min-max) over seeds. */
+function ablationTable(rows: readonly AblationRow[], caption: string): string {
+  const keyOf = (r: AblationRow) => `${r.module}|${r.method}|${r.ranking}|${r.fraction}`;
+  const groups = new Map<string, AblationRow[]>();
+  for (const r of rows) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r]);
+  const cells = [...groups.values()].map((g) => {
+    const r = g[0]!;
+    const stat = (m: 'accuracy' | 'macro_f1') => {
+      const v = g.map((x) => x[m]);
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return g.length > 1 ? `${f3(mean)} (${f3(Math.min(...v))}-${f3(Math.max(...v))})` : f3(mean);
+    };
+    const seeds = g.map((x) => x.seed).filter((s) => s !== null);
+    return [r.module, r.method, r.ranking, pct(r.fraction), String(r.kept), stat('accuracy'), stat('macro_f1'), seeds.length ? seeds.join(' ') : '-'];
+  });
+  return table(caption, ['module', 'method', 'ranking', 'kept', 'neurons', 'accuracy', 'macro-F1', 'seeds'], cells);
+}
+
+function densityTables(d: Density, caption: string): string {
+  const mods = d.modules.map((m) => [m.module, String(m.count), pct(m.share), `${pct(m.share_lo)}-${pct(m.share_hi)}`, `${m.enrichment.toFixed(2)}x`, `${m.enrichment_lo.toFixed(2)}-${m.enrichment_hi.toFixed(2)}x`]);
+  return table(caption, ['module', 'top neurons', 'share of module', '95% CI', 'enrichment', '95% CI'], mods);
+}
+
+function classEditTable(rows: readonly ClassEditRow[], caption: string): string {
+  return table(caption, ['module', 'class', 'edit', 'neurons', 'own p(class) before', 'after', 'change', 'others p(class) change', 'others p(true) change'],
+    rows.map((r) => [r.module, r.class_name, r.edit, String(r.neurons), f3(r.own_before), f3(r.own_after), signed(r.own_change), signed(r.others_change), signed(r.others_true_change)]));
+}
+
+/** The page. `provenance` is the caption stamped on every table; `meta` is listed in full at the end. */
+export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>): string {
+  const stripXml = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, '');
+  const c = r.completeness;
+  const completeness = c
+    ? `<p>Integrated-gradients completeness over ${c.pairs} (example, module, layer) pairs: mean |sum of attributions - (f(x) - f(baseline))| = ${c.meanAbsGap.toExponential(2)} (max ${c.maxAbsGap.toExponential(2)}), against a mean |f(x) - f(baseline)| of ${c.meanAbsDelta.toExponential(2)}. A large gap means the path from the baseline is too sharp for m steps (more steps, or another rule, shrink it).</p>` +
+      table(`Completeness by module type. ${provenance}`, ['module', 'mean |gap|', 'mean |f(x) - f(baseline)|'],
+        Object.entries(c.byModule).map(([m, v]) => [m, v.meanAbsGap.toExponential(2), v.meanAbsDelta.toExponential(2)]))
+    : '';
+  const metaRows = Object.entries(meta).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Knowledge neurons: ${esc(String(meta.model ?? ''))}</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
+caption { text-align: left; font-weight: bold; padding: 4px 0; }
+th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+figure { margin: 1.5em 0; overflow-x: auto; }
+.statement { font-size: 15px; padding: 0.6em 1em; background: #f6f6ee; border-left: 4px solid #c90; }
+</style></head><body>
+<h1>Knowledge neurons in ${esc(String(meta.model ?? 'the model'))}</h1>
+<p>${esc(provenance)}</p>
+${table(`Unablated model. ${provenance}`, ['accuracy', 'macro-F1', 'test records'], [[f3(r.unablated.accuracy), f3(r.unablated.macro_f1), String(r.tested.length)]])}
+<h2>Keeping only the top neurons of one module type</h2>
+<figure>${stripXml(figures.accuracy)}</figure>
+<figure>${stripXml(figures.macroF1)}</figure>
+${ablationTable(r.rows, `Ablations: every neuron of the module type outside the kept set replaced by ${r.rows[0]?.replacement ?? 'zero'}. ${provenance}`)}
+<h2>Where the knowledge neurons are</h2>
+<p class="statement">${esc(r.density.keyStatement)}</p>
+<figure>${stripXml(figures.density)}</figure>
+${densityTables(r.density, `Share of each module type's neurons in the global top ${pct(r.density.topFraction)} (${r.density.topCount} neurons) by integrated gradients; 95% percentile bootstrap over examples (${r.density.resamples} resamples, seed ${r.density.seed}). ${provenance}`)}
+${completeness}
+<h2>Suppressing and amplifying a class's top neurons (Dai et al.)</h2>
+${classEditTable(r.classEdits, `Each class's top neurons of a module type (by its integrated gradients) set to 0 (suppress) or doubled (amplify); change = relative change of the mean probability. ${provenance}`)}
+<h2>Provenance</h2>
+${table('How these numbers were produced', ['field', 'value'], metaRows)}
+</body></html>
+`;
+}

@@ -1,0 +1,81 @@
+/**
+ * Writes the knowledge-neuron study's report folder (Node), every file atomically:
+ *   results.json   meta, unablated metrics, rows [{module, method, fraction, seed, accuracy, macro_f1, ...}],
+ *                  density [{module, layer, share, ...}], density_modules, key_statement, class_edits, completeness
+ *   results.csv    the rows; density.csv and class_edits.csv likewise
+ *   accuracy.svg, macro_f1.svg, density.svg    figures (plots.ts)
+ *   report.html    figures and tables (html.ts)
+ *   scores/activation.safetensors, scores/ig.safetensors    the neuron scores, for `esm-kn neurons`
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { saveScores } from '../../kn/scores_io.js';
+import type { StudyResult } from '../../kn/study.js';
+import { reportHtml } from './html.js';
+import { densityHeatmap, fractionPlot } from './plots.js';
+
+/** RFC 4180 CSV from objects sharing keys (the first row's key order). */
+export function toCsv(rows: readonly Readonly<Record<string, unknown>>[]): string {
+  if (!rows.length) return '';
+  const keys = Object.keys(rows[0]!);
+  const cell = (v: unknown): string => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return `${keys.join(',')}\n${rows.map((r) => keys.map((k) => cell(r[k])).join(',')).join('\n')}\n`;
+}
+
+const utf8 = (s: string): Uint8Array[] => [new TextEncoder().encode(s)];
+
+/** JSON without NaN or Infinity (written as null, which JSON can hold). */
+function json(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
+}
+
+/** A one-line provenance caption from the study's meta. */
+export function provenanceLine(meta: Record<string, unknown>): string {
+  const seeds = (meta.random_seeds as number[] | undefined)?.join(', ') ?? '-';
+  return `Model ${String(meta.model)}; task ${String(meta.task)}; test split ${String(meta.test_split)} (${String(meta.test_records)} records); ` +
+    `scores from ${String(meta.scored_records)} training examples (${String(meta.examples_per_class ?? 'all')} per class, seed ${String(meta.sample_seed)}); ` +
+    `IG m=${String(meta.steps)} ${String(meta.rule)}, baseline zero, positions ${String(meta.positions)}; random seeds ${seeds}; max ${String(meta.max_length)} residues.`;
+}
+
+/** Writes the report into `dir` (created); returns the files written. */
+export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>): Promise<string[]> {
+  mkdirSync(join(dir, 'scores'), { recursive: true });
+  const caption = provenanceLine(meta);
+  const figures = {
+    accuracy: fractionPlot(r.rows, 'accuracy', r.unablated.accuracy, caption),
+    macroF1: fractionPlot(r.rows, 'macro_f1', r.unablated.macro_f1, caption),
+    density: densityHeatmap(r.density.cells, r.density.topFraction, caption),
+  };
+  const density = r.density.cells.map((c) => ({ ...c, model: meta.model, scored_records: meta.scored_records, steps: meta.steps, rule: meta.rule, bootstrap: r.density.resamples, seed: r.density.seed }));
+  const edits = r.classEdits.map((c) => ({ ...c, model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps }));
+  const results = {
+    meta,
+    unablated: r.unablated,
+    rows: r.rows,
+    density,
+    density_top_fraction: r.density.topFraction,
+    density_modules: r.density.modules,
+    key_statement: r.density.keyStatement,
+    class_edits: edits,
+    completeness: r.completeness,
+  };
+  const files: [string, string][] = [
+    ['results.json', json(results)],
+    ['results.csv', toCsv(r.rows as unknown as Record<string, unknown>[])],
+    ['density.csv', toCsv(density)],
+    ['class_edits.csv', toCsv(edits as unknown as Record<string, unknown>[])],
+    ['accuracy.svg', figures.accuracy],
+    ['macro_f1.svg', figures.macroF1],
+    ['density.svg', figures.density],
+  ];
+  for (const [name, content] of files) await writeFileAtomic(join(dir, name), utf8(content));
+  await saveScores(join(dir, 'scores', 'activation.safetensors'), r.activation);
+  await saveScores(join(dir, 'scores', 'ig.safetensors'), r.ig);
+  // The page last: when it exists, everything it refers to does.
+  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta)));
+  return [...files.map(([n]) => n), 'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
+}

@@ -1,0 +1,56 @@
+/**
+ * esm-kn as a library for web pages (package.json "exports" condition "browser"): the WebGPU engine,
+ * ESM-2 (configuration, parameters, forward, classifier head, tokenizer), checkpoint parsing from bytes
+ * or Blobs (files a user picked, or fetched), and the knowledge-neuron scores, ablations and study.
+ * Nothing here touches Node built-ins; the Node entry (model/lib_node.ts) adds file-system loaders.
+ *
+ * Usage: `await initEngine()` once (it takes navigator.gpu's adapter), then build a model with
+ * `uploadModel(checkpoint.config, checkpoint.params)` and run `esmForward` inside `tidy`/`noGrad`.
+ */
+
+// The engine: tensors, ops, autograd, optimiser, device facts.
+export * from './engine/index.js';
+
+// ESM-2.
+export { type EsmConfig, type EsmConfigInit, type Esm2Name, ESM2_SIZES, makeConfig, esm2Config, configFromFairEsmCfg, configFromHfConfig } from './model/config.js';
+export { type ParamSpec, type ParamTensor, type ParamMap, paramSpec, countParams, validateParams, initParams, rotaryInvFreq } from './model/params.js';
+export {
+  type EsmModel, type EsmBatch, type ForwardOptions, type ForwardResult, type NeuronModule, type NeuronHook,
+  NEURON_MODULES, moduleWidth, uploadModel, disposeModel, prepareBatch, esmForward,
+} from './model/esm.js';
+export { type ClassifierHead, type Pooling, headSpec, initHead, headFromTensors, meanPoolWeights, classify } from './model/head.js';
+export { contactMap } from './model/contacts.js';
+export {
+  ESM2_TOKENS, CLS, PAD, EOS, UNK, MASK, MAX_RESIDUES, type SequenceRecord, type EncodedBatch, type TokenizeOptions,
+  tokenizeResidues, encodeSequence, encodeBatch, decodeTokens,
+} from './model/tokenizer.js';
+
+// Checkpoints from bytes: the three formats over named files, and the byte sources under them.
+export {
+  type CheckpointFiles, type CheckpointFormat, type LoadedCheckpoint, type StoredHead, PROJECT_JSON,
+  detectFilesFormat, loadCheckpointFiles, contactCompanion,
+} from './model/checkpoint/load.js';
+export { type ByteSource, memorySource } from './io/source.js';
+export { blobSource } from './io/blob_source.js';
+export { FormatError } from './io/errors.js';
+export { type SafetensorsFile, readSafetensors, readSafetensorsHeader, encodeSafetensors } from './io/safetensors.js';
+export { type TorchCheckpoint, readTorchCheckpoint } from './io/pt.js';
+export { type Inflater, streamInflate } from './io/zip.js';
+export { type PickedFile, blobCheckpointFiles, pickedCheckpointFiles, fetchCheckpointFiles, DEFAULT_MODEL_FILES } from './web/model_files.js';
+
+// Knowledge neurons.
+export { type NeuronLayout, neuronLayout, neuronOffset, moduleScores, moduleSize, parseModules } from './kn/layout.js';
+export { type ActivationOptions, activationScores } from './kn/activation.js';
+export { type IgOptions, type IgPositions } from './kn/ig.js';
+export { igScores } from './kn/ig_scores.js';
+export { type ResidueIgOptions, type ResidueIgResult, residueIg } from './kn/residue_ig.js';
+export { type QuadratureRule, QUADRATURE_RULES, quadrature } from './kn/quadrature.js';
+export { type NeuronScores, type ScoreMethod, SCORE_METHODS, classScores, overallScores, summariseCompleteness } from './kn/scores.js';
+export { type Ranking, type Selection, RANKINGS, selectTop, selectRandom, topIndices } from './kn/select.js';
+export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics } from './kn/ablate.js';
+export {
+  type Classifier, type EvalBatching, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+} from './model/classifier.js';
+export { type Density, neuronDensity } from './kn/density.js';
+export { type StudyOptions, type StudyResult, runStudy } from './kn/study.js';
+export { type TaskRecord, type TaskName, TASK_NAMES } from './data/dataset.js';

@@ -1,0 +1,106 @@
+/**
+ * Neuron selection: for one module type, keep the top fraction of its neurons by a score, ranked
+ * within each layer (the same share of every layer) or globally over all layers of that module type,
+ * or a seeded random subset of the same size. Pure code.
+ *
+ * A selection is a 0/1 keep mask (layers, W) in layout order; ablate.ts turns it into a hook.
+ */
+import { mixSeed } from '../model/batching.js';
+import { rng } from '../engine/index.js';
+import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
+import { type NeuronLayout, moduleSize } from './layout.js';
+
+/** Where the top fraction is taken: per layer, or over all layers of the module type. */
+export type Ranking = 'layer' | 'global';
+
+/** Every ranking, for option parsing. */
+export const RANKINGS: readonly Ranking[] = ['layer', 'global'];
+
+/** One module type's kept neurons. */
+export interface Selection {
+  readonly module: NeuronModule;
+  /** 'activation', 'abs-activation', 'ig' or 'random'. */
+  readonly method: string;
+  readonly ranking: Ranking;
+  /** Preserved fraction in [0, 1]. */
+  readonly fraction: number;
+  /** Seed of a random selection; null for score-based ones. */
+  readonly seed: number | null;
+  /** (layers, W) 1 = kept. */
+  readonly keep: Uint8Array;
+}
+
+/** Neurons kept out of n at a fraction: rounded, but at least one when the fraction is positive. */
+export function keepCount(n: number, fraction: number): number {
+  if (!(fraction >= 0 && fraction <= 1)) throw new Error(`preserved fraction ${fraction} is outside [0, 1]`);
+  if (fraction === 0) return 0;
+  return Math.min(n, Math.max(1, Math.round(fraction * n)));
+}
+
+/** Indices of the `count` largest values, ties to the lower index (so selections are reproducible). */
+export function topIndices(values: ArrayLike<number>, count: number): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => values[b]! - values[a]! || a - b);
+  return idx.slice(0, count);
+}
+
+/** Keeps the top `fraction` of `scores` (one module's (layers, W) scores) per layer or globally. */
+function maskFromScores(scores: ArrayLike<number>, layers: number, W: number, fraction: number, ranking: Ranking): Uint8Array {
+  const keep = new Uint8Array(layers * W);
+  if (ranking === 'global') {
+    for (const i of topIndices(scores, keepCount(layers * W, fraction))) keep[i] = 1;
+    return keep;
+  }
+  const k = keepCount(W, fraction);
+  for (let l = 0; l < layers; l++) {
+    const row = Array.prototype.slice.call(scores, l * W, (l + 1) * W) as number[];
+    for (const i of topIndices(row, k)) keep[l * W + i] = 1;
+  }
+  return keep;
+}
+
+/**
+ * The top `fraction` of a module type's neurons by `scores` (N, the whole layout's overall scores),
+ * ranked per layer or globally.
+ */
+export function selectTop(layout: NeuronLayout, module: NeuronModule, scores: ArrayLike<number>, method: string, fraction: number, ranking: Ranking): Selection {
+  if (scores.length !== layout.total) throw new Error(`selection: ${scores.length} scores for ${layout.total} neurons`);
+  const start = layout.starts[module];
+  const own = Array.prototype.slice.call(scores, start, start + moduleSize(layout, module)) as number[];
+  return { module, method, ranking, fraction, seed: null, keep: maskFromScores(own, layout.numLayers, layout.widths[module], fraction, ranking) };
+}
+
+/**
+ * A random selection of the same size as selectTop's: the top of seeded uniform draws. The stream
+ * depends on (seed, module) only, so a seed gives the same neurons whatever else is selected, and
+ * a larger fraction keeps a superset of a smaller one.
+ */
+export function selectRandom(layout: NeuronLayout, module: NeuronModule, fraction: number, ranking: Ranking, seed: number): Selection {
+  const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(module)));
+  const draws = Float64Array.from({ length: moduleSize(layout, module) }, () => rand());
+  return { module, method: 'random', ranking, fraction, seed, keep: maskFromScores(draws, layout.numLayers, layout.widths[module], fraction, ranking) };
+}
+
+/** Kept neurons per layer as index lists (for JSON files and reports). */
+export function keptPerLayer(layout: NeuronLayout, s: Selection): number[][] {
+  const W = layout.widths[s.module];
+  return Array.from({ length: layout.numLayers }, (_, l) => {
+    const out: number[] = [];
+    for (let w = 0; w < W; w++) if (s.keep[l * W + w]) out.push(w);
+    return out;
+  });
+}
+
+/** The inverse of keptPerLayer. */
+export function keepFromLists(layout: NeuronLayout, module: NeuronModule, lists: readonly (readonly number[])[]): Uint8Array {
+  const W = layout.widths[module];
+  if (lists.length !== layout.numLayers) throw new Error(`selection of ${module}: ${lists.length} layers, the model has ${layout.numLayers}`);
+  const keep = new Uint8Array(layout.numLayers * W);
+  lists.forEach((list, l) => {
+    for (const w of list) {
+      if (!(Number.isInteger(w) && w >= 0 && w < W)) throw new Error(`selection of ${module}: neuron ${w} of layer ${l} outside [0, ${W})`);
+      keep[l * W + w] = 1;
+    }
+  });
+  return keep;
+}

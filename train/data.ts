@@ -1,0 +1,65 @@
+/**
+ * Training data for the train commands: a data file, a task and its train/valid/test split (Node).
+ *
+ * The split is the committed one (experiments/data/splits/<task>-seed<N>.json) when one exists for
+ * the task and seed and was made from data with the same content hash, so that runs on the repo's
+ * enzyme file always use the shared test set; for any other data it is computed with the same
+ * stratified method (model/data/split.ts), which is deterministic in the data and the seed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type TaskDataset, type TaskName, type TaskRecord, selectTask } from '../data/dataset.js';
+import { DEFAULT_DATA_FILE, SPLIT_DIR, readDataFile, readSplitFile, splitPath } from '../data/files.node.js';
+import { type SplitPart, applySplit, makeSplit } from '../data/split.js';
+import { repoRoot } from '../model/assets.node.js';
+
+/** The repository's enzyme data file, as an absolute path (so commands work from any folder). */
+export function defaultDataFile(): string {
+  return join(repoRoot(), DEFAULT_DATA_FILE);
+}
+
+/** A task's records and how they were split. */
+export interface SplitData {
+  readonly dataset: TaskDataset;
+  readonly parts: Readonly<Record<SplitPart, readonly TaskRecord[]>>;
+  /** The committed split file used, or null when the split was computed from the data. */
+  readonly splitFile: string | null;
+  readonly splitSeed: number;
+}
+
+/** The committed split file for (task, seed) if it was made from exactly this data, else null. */
+function committedSplit(dataset: TaskDataset, seed: number): string | null {
+  const path = splitPath(dataset.task, seed, join(repoRoot(), SPLIT_DIR));
+  if (!existsSync(path)) return null;
+  try {
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { data?: { content_sha256?: unknown } };
+    return json.data?.content_sha256 === dataset.sha256 ? path : null;
+  } catch {
+    // An unreadable split file is reported by readSplitFile only when its hash could match; here it
+    // simply does not apply to this data.
+    return null;
+  }
+}
+
+/** Splits a task's records (the committed split where one applies, else a computed one). */
+export async function splitDataset(dataset: TaskDataset, splitSeed: number): Promise<SplitData> {
+  const splitFile = committedSplit(dataset, splitSeed);
+  const split = splitFile ? await readSplitFile(splitFile, dataset) : makeSplit(dataset, { seed: splitSeed });
+  return { dataset, parts: applySplit(dataset, split), splitFile, splitSeed };
+}
+
+/** Reads a data file, selects the task and splits it. */
+export async function loadSplitData(dataFile: string, task: TaskName, splitSeed: number): Promise<SplitData> {
+  return splitDataset(selectTask(await readDataFile(dataFile), task), splitSeed);
+}
+
+/**
+ * 'balanced' class weights as scikit-learn computes them: n / (k * n_c) over the k classes present
+ * in the training records; a class with no training records gets 0 (it never contributes anyway).
+ */
+export function balancedClassWeights(records: readonly TaskRecord[], numClasses: number): Float32Array {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const r of records) counts[r.label]!++;
+  const present = counts.filter((c) => c > 0).length;
+  return Float32Array.from(counts, (c) => (c > 0 ? records.length / (present * c) : 0));
+}
