@@ -2,16 +2,26 @@
  * esm-kn as a library for web pages (package.json "exports" condition "browser"): the WebGPU engine,
  * ESM-2 (configuration, parameters, forward, classifier head, tokenizer), checkpoint parsing from bytes
  * or Blobs (files a user picked, or fetched), and the knowledge-neuron scores, ablations and study.
- * Nothing here touches Node built-ins; the Node entry (model/lib_node.ts) adds file-system loaders.
+ * Nothing here touches Node built-ins; the Node entry (index.node.ts) adds file-system loaders.
  *
  * Usage: `await initEngine()` once (it takes navigator.gpu's adapter), then build a model with
  * `uploadModel(checkpoint.config, checkpoint.params)` and run `esmForward` inside `tidy`/`noGrad`.
  */
 
-// The engine: tensors, ops, autograd, optimiser, device facts.
-export * from './engine/index.js';
+// The engine: device, tensors and memory scopes, autograd, ops, optimiser (engine/index.ts is its door).
+export {
+  initEngine, rt, NoAdapterError, GpuError, ShapeError, type DeviceInfo,
+  Tensor, tensor, zeros, full, empty, filled, type Shape, type DType, tidy, tidyAsync, keep,
+  backward, noGrad, noGradAsync, clearTape, tapeLength,
+  add, sub, mul, div, neg, exp, log, sqrt, rsqrt, tanh, gelu, relu, sigmoid, square, pow, affine, scale,
+  sum, mean, max, reshape, permute, transpose, slice, concat, gather, softmax, layernorm, rotary, clearRotaryCache,
+  dropout, dropoutSeed, type DropoutAttrs, crossEntropy, type CrossEntropyOptions, type Reduction,
+  matmul, linear, fusedLinear, type LinearEpilogue, type MatmulOptions, type MatmulAttrs, fusedAttentionSupported,
+  AdamW, type AdamWOptions, type AdamWParam, type AdamWState, clipGradNorm,
+} from './engine/index.js';
 
-// ESM-2.
+// ESM-2: configuration, parameters, the GPU forward with neuron hooks, head, contacts, the classifier
+// and its one inference path, tokenizer.
 export { type EsmConfig, type EsmConfigInit, type Esm2Name, ESM2_SIZES, makeConfig, esm2Config, configFromFairEsmCfg, configFromHfConfig } from './model/config.js';
 export { type ParamSpec, type ParamTensor, type ParamMap, paramSpec, countParams, validateParams, initParams, rotaryInvFreq } from './model/params.js';
 export {
@@ -20,6 +30,9 @@ export {
 } from './model/esm.js';
 export { type ClassifierHead, type Pooling, headSpec, initHead, headFromTensors, meanPoolWeights, classify } from './model/head.js';
 export { contactMap } from './model/contacts.js';
+export {
+  type Classifier, type EvalBatching, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+} from './model/classifier.js';
 export {
   ESM2_TOKENS, CLS, PAD, EOS, UNK, MASK, MAX_RESIDUES, type SequenceRecord, type EncodedBatch, type TokenizeOptions,
   tokenizeResidues, encodeSequence, encodeBatch, decodeTokens,
@@ -38,7 +51,7 @@ export { type TorchCheckpoint, readTorchCheckpoint } from './io/pt.js';
 export { type Inflater, streamInflate } from './io/zip.js';
 export { type PickedFile, blobCheckpointFiles, pickedCheckpointFiles, fetchCheckpointFiles, DEFAULT_MODEL_FILES } from './web/model_files.js';
 
-// Knowledge neurons.
+// Knowledge neurons: scores, selection, ablation, density, the study.
 export { type NeuronLayout, neuronLayout, neuronOffset, moduleScores, moduleSize, parseModules } from './kn/layout.js';
 export { type ActivationOptions, activationScores } from './kn/activation.js';
 export { type IgOptions, type IgPositions } from './kn/ig.js';
@@ -48,9 +61,8 @@ export { type QuadratureRule, QUADRATURE_RULES, quadrature } from './kn/quadratu
 export { type NeuronScores, type ScoreMethod, SCORE_METHODS, classScores, overallScores, summariseCompleteness } from './kn/scores.js';
 export { type Ranking, type Selection, RANKINGS, selectTop, selectRandom, topIndices } from './kn/select.js';
 export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics } from './kn/ablate.js';
-export {
-  type Classifier, type EvalBatching, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
-} from './model/classifier.js';
 export { type Density, neuronDensity } from './kn/density.js';
 export { type StudyOptions, type StudyResult, runStudy } from './kn/study.js';
+
+// Data: task records.
 export { type TaskRecord, type TaskName, TASK_NAMES } from './data/dataset.js';

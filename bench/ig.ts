@@ -1,6 +1,6 @@
 /**
  * Integrated gradients throughput: neuron attributions per second (one attribution = one neuron's IG
- * score for one example, every module of every layer) for the fused path (model/kn/ig.ts: layers below
+ * score for one example, every module of every layer) for the fused path (kn/ig.ts: layers below
  * a module run once, the m steps as one batch, scores accumulated on the GPU) against the naive path
  * (m independent full forward-and-backward passes through the engine), in the same run, same example.
  *

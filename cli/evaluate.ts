@@ -1,6 +1,6 @@
 /**
  * `esm-kn evaluate MODEL DATA`: a fine-tuned classifier's accuracy, macro-F1, per-class table and
- * confusion matrix on labelled data (model/train/evaluate.ts computes them).
+ * confusion matrix on labelled data (train/evaluate.ts computes them).
  */
 import { initEngine } from '../engine/index.js';
 import { TASK_NAMES, type TaskName, type TaskRecord, describeLeftOut, selectTask, taskSpec } from '../data/dataset.js';

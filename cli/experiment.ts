@@ -1,6 +1,6 @@
 /**
- * `esm-kn experiment`: the whole knowledge-neuron study (model/kn/study.ts) on a fine-tuned classifier,
- * written as a report folder (experiments/lib/report.ts). The defaults are sized to finish in minutes
+ * `esm-kn experiment`: the whole knowledge-neuron study (kn/study.ts) on a fine-tuned classifier,
+ * written as a report folder (cli/report/report.ts). The defaults are sized to finish in minutes
  * on a 2-core CPU with lavapipe for a small model (101 s for the embedded 4 x 64 default at 64 residues on
  * 2026-11-22, most of it integrated gradients and the ~380 ablated evaluations); the flags scale every part up.
  */

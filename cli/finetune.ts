@@ -1,5 +1,5 @@
 /**
- * `esm-kn finetune`: a backbone plus a classification head trained on a labelled task (model/train/
+ * `esm-kn finetune`: a backbone plus a classification head trained on a labelled task (train/
  * finetune.ts does the work). Also holds the option handling that `esm-kn pretrain` shares.
  */
 import { resolve } from 'node:path';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `esm-kn` command. Subcommands live in model/cli/. User errors (bad files, bad options, bad
+ * The `esm-kn` command. Subcommands live in cli/. User errors (bad files, bad options, bad
  * shapes) print one line and exit non-zero; ESMKN_DEBUG=1 adds the stack trace.
  */
 import { NoAdapterError, ShapeError } from '../engine/index.js';

@@ -1,4 +1,4 @@
-/** `esm-kn pretrain`: masked-language-model training as ESM-2's (model/train/pretrain.ts does the work). */
+/** `esm-kn pretrain`: masked-language-model training as ESM-2's (train/pretrain.ts does the work). */
 import { pretrain, resumePretrain } from '../train/pretrain.js';
 import { parseArgs } from './args.js';
 import { COMMON_OPTIONS, asUsage, cliControl, commonOptions, printSummary, resumeFolder } from './finetune.js';

@@ -1,6 +1,6 @@
 /**
  * Labelled enzyme data: parsing (TSV or labelled FASTA) and the three classification tasks.
- * Pure code, no Node built-ins, so a browser can reuse it; model/data/node_data.ts reads files.
+ * Pure code, no Node built-ins, so a browser can reuse it; data/files.node.ts reads files.
  *
  * Every record carries its top-level EC class (0 = non-enzyme, 1-7 = EC1-EC7). A task maps that class
  * to a class index and may leave records out; the loader says how many and why.

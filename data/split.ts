@@ -1,6 +1,6 @@
 /**
  * Seeded, stratified train/valid/test splits, stored as accession lists so that every experiment
- * evaluates on the same test set. Pure code; model/data/node_data.ts reads and writes the files.
+ * evaluates on the same test set. Pure code; data/files.node.ts reads and writes the files.
  *
  * Within each class the accessions are sorted (code-unit order, so file order does not matter),
  * shuffled with mulberry32 seeded by the split seed, and cut into test, valid and train. Each split

@@ -2,7 +2,7 @@
  * Neurons of an ESM-2 model: in every layer, the output units of each linear map (model/esm.ts
  * NEURON_MODULES): query, key, value, attn_out and ffn_out (D each) and ffn_in (F = 4D, after the GELU).
  *
- * Every score vector in model/kn/ is flat over all neurons of the model, module-major then layer:
+ * Every score vector in kn/ is flat over all neurons of the model, module-major then layer:
  * neuron w of `module` in `layer` is element offset(module, layer) + w. One flat row per example keeps
  * the GPU accumulation to one buffer and the files to one tensor.
  */

@@ -11,7 +11,7 @@
  * No kernel of its own: the M scaled copies of the embeddings come from ig_scale (engine/ops/ig.ts) as one
  * batch, the layers resume from them (esmForward's `from` at layer 0), and the accumulation is a
  * broadcast multiply by the node weights and by x, then a sum over M and D (existing ops). Its float64
- * reference is ref_residue_ig.ts.
+ * reference is kn/ref/residue_ig.ts.
  *
  * Axis letters: M IG steps (rows of one chunk), K nodes, L tokens, D model dim, C classes.
  */

@@ -1,5 +1,5 @@
 /**
- * Neuron scores: one flat row per example (model/kn/layout.ts), from which the per-class and overall
+ * Neuron scores: one flat row per example (kn/layout.ts), from which the per-class and overall
  * scores are means. Keeping the examples' rows (not only class sums) is what lets the density analysis
  * bootstrap over examples. Pure code.
  *

@@ -1,5 +1,5 @@
 /**
- * Browser-safe checkpoint loading (model/checkpoint_load.ts) from Blobs as the page gets them (picked
+ * Browser-safe checkpoint loading (model/checkpoint/load.ts) from Blobs as the page gets them (picked
  * files, a picked folder with relative paths): the three forms give the parameters the Node loader
  * gives, and every bad combination is one FormatError naming the file. Runs in Node (Node 20 has Blob).
  */

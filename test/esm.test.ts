@@ -1,5 +1,5 @@
 /**
- * The GPU ESM-2 against the independent float64 reference (model/ref_esm.ts), layer by layer, on a
+ * The GPU ESM-2 against the independent float64 reference (model/ref/esm.ts), layer by layer, on a
  * small random model with padding, <mask> tokens (token-dropout rescaling) and stored inv_freq.
  */
 import { test } from 'uvu';

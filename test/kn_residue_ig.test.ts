@@ -1,6 +1,6 @@
 /**
- * Per-residue integrated gradients (model/kn/residue_ig.ts) against the float64 reference by central
- * differences (model/kn/ref_residue_ig.ts): both quadrature rules, mean and <cls> pooling, awkward
+ * Per-residue integrated gradients (kn/residue_ig.ts) against the float64 reference by central
+ * differences (kn/ref/residue_ig.ts): both quadrature rules, mean and <cls> pooling, awkward
  * lengths, chunked and unchunked; and completeness converging as m grows.
  */
 import { test } from 'uvu';

@@ -4,7 +4,7 @@
  * The split is the committed one (experiments/data/splits/<task>-seed<N>.json) when one exists for
  * the task and seed and was made from data with the same content hash, so that runs on the repo's
  * enzyme file always use the shared test set; for any other data it is computed with the same
- * stratified method (model/data/split.ts), which is deterministic in the data and the seed.
+ * stratified method (data/split.ts), which is deterministic in the data and the seed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

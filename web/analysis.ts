@@ -1,6 +1,6 @@
 /**
  * What the page computes for one sequence, in order: the class probabilities; the per-residue IG of
- * the predicted class; every neuron's IG for the predicted class (model/kn igScores, one call for all
+ * the predicted class; every neuron's IG for the predicted class (kn igScores, one call for all
  * module types, reporting progress per (module, layer) pair); the top neurons; and the probabilities when only each module type's
  * top neurons are preserved (the others zeroed) or when those top neurons are ablated (zeroed).
  * Browser-safe; GPU work is serialised by the caller (one run at a time).

@@ -1,5 +1,5 @@
 /**
- * Turning what the page has into a checkpoint's files (model/checkpoint_load.ts): the files a user
+ * Turning what the page has into a checkpoint's files (model/checkpoint/load.ts): the files a user
  * picked (several files, or a folder whose entries carry webkitRelativePath), or the embedded default
  * model fetched from the static site. Blobs only, so it runs in Node tests as well.
  */

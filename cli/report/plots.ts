@@ -1,5 +1,5 @@
 /**
- * The study's figures as SVG (experiments/lib/svg.ts): a metric against the preserved fraction, one
+ * The study's figures as SVG (cli/report/svg.ts): a metric against the preserved fraction, one
  * panel per module type, with the random selections' spread as a band; and the density of the global
  * top neurons by module type and layer as a heatmap. Every figure carries a provenance line.
  */

@@ -1,5 +1,5 @@
 /**
- * Float64 oracle for the knowledge-neuron computations, on the reference ESM-2 (model/ref_esm.ts):
+ * Float64 oracle for the knowledge-neuron computations, on the reference ESM-2 (model/ref/esm.ts):
  * the classifier's probabilities with any hook, and integrated gradients by central differences on a
  * neuron's scale. Finite differences are used here only, on the float64 model, as STYLE.md asks; the
  * GPU's float32 IG is compared against this, never finite-differenced itself.

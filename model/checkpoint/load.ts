@@ -1,6 +1,6 @@
 /**
  * Loading models from the three checkpoint forms users have, from a set of named files: the same code
- * serves Node (files on disk, model/checkpoint.ts) and browsers (files the user picked, or fetched).
+ * serves Node (files on disk, model/checkpoint/node.ts) and browsers (files the user picked, or fetched).
  * No Node built-ins here.
  *
  * - fair-esm `.pt` (e.g. esm2_t6_8M_UR50D.pt): a torch.save zip; the architecture comes from

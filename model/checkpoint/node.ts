@@ -1,6 +1,6 @@
 /**
  * Checkpoints on disk (Node): loading any of the three forms from a path, and saving the project's own.
- * The format logic lives in checkpoint_load.ts, which works on a set of named files so browsers can use
+ * The format logic lives in load.ts, which works on a set of named files so browsers can use
  * it with picked files; this file only maps a path to such a set.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';

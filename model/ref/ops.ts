@@ -1,5 +1,5 @@
 /**
- * Float64 building blocks of the ESM-2 reference forward (model/ref_esm.ts): linear, LayerNorm, exact-erf
+ * Float64 building blocks of the ESM-2 reference forward (model/ref/esm.ts): linear, LayerNorm, exact-erf
  * GELU, masked softmax and rotary embeddings, each written as plain loops over row-major arrays and matching
  * the torch semantics fair-esm relies on. Shapes use the axis letters of /work/shared/STYLE.md; N is any
  * number of rows (B * L).

@@ -157,7 +157,7 @@ export interface IgRun {
   readonly completeness: number[];
 }
 
-/** igScores (model/kn) of one record on the classifier given by `init`, `params` and `head`. */
+/** igScores (kn) of one record on the classifier given by `init`, `params` and `head`. */
 export async function runIgScores(init: EsmConfigInit, params: WireParams, head: WireHead, record: TaskRecord, steps: number, rule: QuadratureRule): Promise<IgRun> {
   const config = makeConfig(init);
   const host = new Map<string, ParamTensor>(params.map(([name, shape, data]) => [name, { shape: [...shape], data: Float32Array.from(data) }]));
