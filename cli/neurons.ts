@@ -204,18 +204,20 @@ async function ablate(argv: readonly string[]): Promise<void> {
 
 async function edit(argv: readonly string[]): Promise<void> {
   const cmd = 'neurons edit';
-  const p = parseArgs(argv, { ...DATA, top: { kind: 'value' }, json: { kind: 'flag' } }, cmd);
+  const p = parseArgs(argv, { ...DATA, top: { kind: 'value' }, 'control-seeds': { kind: 'value' }, json: { kind: 'flag' } }, cmd);
   const [modelArg, scoresPath] = positional(p, 2, 'MODEL SCORES', cmd);
+  const controls = intOption(p, 'control-seeds', 5, 0, cmd);
   const scores = await loadScores(scoresPath!);
   await initEngine();
   const { setup, split, records, batching } = await setupRecords(p, modelArg!, 'test', countOrAll(p, 'test-examples', null, cmd), cmd);
   try {
     if (!sameLayout(scores.layout, neuronLayout(setup.clf.config))) throw new FormatError(scoresPath!, 'was computed on a model of another shape');
-    const rows = await classEdits(setup.clf.model, setup.clf.head, records, scores, {
-      modules: modulesOf(p, cmd), fraction: percent(p, 'top', 1, cmd), batching, onProgress: progressBar('class edits', p.flags.has('quiet'), 'evals'),
+    const { rows, specificity } = await classEdits(setup.clf.model, setup.clf.head, records, scores, {
+      modules: modulesOf(p, cmd), fraction: percent(p, 'top', 1, cmd), batching, controlSeeds: Array.from({ length: controls }, (_, i) => i),
+      onProgress: progressBar('class edits', p.flags.has('quiet'), 'evals'),
     });
-    if (p.flags.has('json')) console.log(JSON.stringify({ ...provenance(setup, split), test_records: records.length, scores: scoresPath, rows }));
-    else for (const r of rows) console.log(`${r.module.padEnd(8)} ${r.class_name.padEnd(22)} ${r.edit.padEnd(8)} ${String(r.neurons).padStart(4)} neurons: own p ${r.own_before.toFixed(3)} -> ${r.own_after.toFixed(3)} (${(100 * r.own_change).toFixed(1)}%), others' p(true) ${(100 * r.others_true_change).toFixed(1)}%`);
+    if (p.flags.has('json')) console.log(JSON.stringify({ ...provenance(setup, split), test_records: records.length, scores: scoresPath, rows, specificity }));
+    else for (const r of rows) console.log(`${r.module.padEnd(8)} ${r.class_name.padEnd(22)} ${r.edit.padEnd(8)} ${String(r.neurons).padStart(4)} neurons: own p ${r.own_before.toFixed(3)} -> ${r.own_after.toFixed(3)} (${(100 * r.own_change).toFixed(1)}%; random ${(100 * r.random_own_change).toFixed(1)}%, p ${r.p_value.toFixed(3)}), others' p(true) ${(100 * r.others_true_change).toFixed(1)}%`);
   } finally {
     disposeClassifier(setup.clf);
   }

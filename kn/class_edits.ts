@@ -8,13 +8,16 @@
  * Axis letters: R records, C classes, N neurons.
  */
 import type { TaskRecord } from '../data/dataset.js';
-import type { EsmModel, NeuronModule } from '../model/esm.js';
+import { rng } from '../engine/index.js';
+import { mixSeed } from '../model/batching.js';
+import { type EsmModel, NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { type EvalBatching, classifierLogits, softmaxRows } from '../model/classifier.js';
 import { editHook, scaleEdit } from './ablate.js';
-import { moduleSize } from './layout.js';
+import { type NeuronLayout, moduleSize } from './layout.js';
 import { type NeuronScores, classScores, examplesByClass } from './scores.js';
 import { keepCount, topIndices } from './select.js';
+import { empiricalPValue } from './stats.js';
 
 /** Suppression sets the neurons to 0, amplification doubles them. */
 export type ClassEditKind = 'suppress' | 'amplify';
@@ -39,6 +42,28 @@ export interface ClassEditRow {
   readonly others_true_before: number;
   readonly others_true_after: number;
   readonly others_true_change: number;
+  /**
+   * The same edit on layer-matched random neurons of the module (as many in every layer), one per control
+   * seed: the mean relative change of p(class) on the class's own examples, and the empirical p-value of
+   * "the top neurons change it more than random ones" ((1 + #{random as extreme}) / (1 + S); more
+   * negative for suppression, more positive for amplification). Under a zero baseline an IG score is a
+   * first-order estimate of this very edit, so without this control "suppression lowers its class" is
+   * nearly guaranteed.
+   */
+  readonly random_own_change: number;
+  readonly random_own_changes: number[];
+  readonly p_value: number;
+}
+
+/**
+ * Specificity of suppression: row `class` edited, column c2 the relative change of the mean p(c2) on
+ * c2's own examples. A specific edit has a large negative diagonal and small off-diagonal entries.
+ */
+export interface SpecificityRow {
+  readonly module: NeuronModule;
+  readonly class: number;
+  readonly class_name: string;
+  readonly changes: number[];
 }
 
 /** Options of classEdits. */
@@ -47,6 +72,8 @@ export interface ClassEditOptions {
   /** Share of the module type's neurons edited per class (e.g. 0.01). */
   readonly fraction: number;
   readonly batching: EvalBatching;
+  /** Seeds of the random-neuron controls (none: no control). */
+  readonly controlSeeds: readonly number[];
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -56,15 +83,51 @@ function mean(xs: readonly number[]): number {
 
 const change = (before: number, after: number): number => (before === 0 ? Number.NaN : (after - before) / before);
 
-/** Suppression and amplification of every class's top neurons in each module type. */
-export async function classEdits(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], scores: NeuronScores, o: ClassEditOptions): Promise<ClassEditRow[]> {
+/** Layer-matched random flat indices (within the module type) for a set of neurons: the same count per layer. */
+export function matchedRandomNeurons(layout: NeuronLayout, module: NeuronModule, neurons: readonly number[], seed: number): number[] {
+  const W = layout.widths[module];
+  const perLayer = new Array<number>(layout.numLayers).fill(0);
+  for (const i of neurons) perLayer[Math.floor(i / W)]!++;
+  return perLayer.flatMap((k, l) => {
+    const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(module), l, 7));
+    const draws = Float64Array.from({ length: W }, () => rand());
+    return topIndices(draws, k).map((w) => l * W + w);
+  });
+}
+
+/** Mean of p(col) over the records that are (mine) or are not (!mine) of class c. */
+function meanProb(p: Float64Array, records: readonly TaskRecord[], C: number, c: number, mine: boolean, col: (r: number) => number): number {
+  let s = 0;
+  let n = 0;
+  records.forEach((r, i) => {
+    if ((r.label === c) !== mine) return;
+    s += p[i * C + col(i)]!;
+    n++;
+  });
+  return n ? s / n : Number.NaN;
+}
+
+/** Suppression and amplification of every class's top neurons in each module type, with random controls. */
+export async function classEdits(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], scores: NeuronScores, o: ClassEditOptions): Promise<{ rows: ClassEditRow[]; specificity: SpecificityRow[] }> {
   const { layout, classNames } = scores;
   const C = classNames.length;
   const perClass = classScores(scores);
   const scored = examplesByClass(scores).map((idx) => idx.length > 0);
   const before = softmaxRows(await classifierLogits(model, head, records, o.batching), C); // (R, C)
+  const probsAfter = async (module: NeuronModule, neurons: readonly number[], factor: number): Promise<Float64Array> => {
+    const h = editHook(layout, [scaleEdit(layout, module, neurons, factor)]);
+    try {
+      return softmaxRows(await classifierLogits(model, head, records, o.batching, h.hook), C);
+    } finally {
+      h.dispose();
+    }
+  };
   const rows: ClassEditRow[] = [];
-  const total = o.modules.length * scored.filter(Boolean).length * 2;
+  const specificity: SpecificityRow[] = [];
+  const present = scored.filter(Boolean).length;
+  const total = o.modules.length * present * 2 * (1 + o.controlSeeds.length);
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
   for (const module of o.modules) {
     const start = layout.starts[module];
     const size = moduleSize(layout, module);
@@ -73,30 +136,39 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
       const own = perClass[c]!.subarray(start, start + size);
       const neurons = topIndices(own, keepCount(size, o.fraction));
       for (const edit of ['suppress', 'amplify'] as const) {
-        const h = editHook(layout, [scaleEdit(layout, module, neurons, edit === 'suppress' ? 0 : 2)]);
-        let after: Float64Array;
-        try {
-          after = softmaxRows(await classifierLogits(model, head, records, o.batching, h.hook), C);
-        } finally {
-          h.dispose();
+        const factor = edit === 'suppress' ? 0 : 2;
+        const after = await probsAfter(module, neurons, factor);
+        tick();
+        const ob = meanProb(before, records, C, c, true, () => c);
+        const oa = meanProb(after, records, C, c, true, () => c);
+        const xb = meanProb(before, records, C, c, false, () => c);
+        const xa = meanProb(after, records, C, c, false, () => c);
+        const tb = meanProb(before, records, C, c, false, (i) => records[i]!.label);
+        const ta = meanProb(after, records, C, c, false, (i) => records[i]!.label);
+        const randomChanges: number[] = [];
+        for (const seed of o.controlSeeds) {
+          const r = await probsAfter(module, matchedRandomNeurons(layout, module, neurons, seed), factor);
+          randomChanges.push(change(ob, meanProb(r, records, C, c, true, () => c)));
+          tick();
         }
-        const pick = (p: Float64Array, mine: boolean, col: (r: number) => number) =>
-          mean(records.flatMap((r, i) => ((r.label === c) === mine ? [p[i * C + col(i)]!] : [])));
-        const ob = pick(before, true, () => c);
-        const oa = pick(after, true, () => c);
-        const xb = pick(before, false, () => c);
-        const xa = pick(after, false, () => c);
-        const tb = pick(before, false, (i) => records[i]!.label);
-        const ta = pick(after, false, (i) => records[i]!.label);
+        const ownChange = change(ob, oa);
         rows.push({
           module, class: c, class_name: classNames[c]!, edit, neurons: neurons.length,
-          own_before: ob, own_after: oa, own_change: change(ob, oa),
+          own_before: ob, own_after: oa, own_change: ownChange,
           others_before: xb, others_after: xa, others_change: change(xb, xa),
           others_true_before: tb, others_true_after: ta, others_true_change: change(tb, ta),
+          random_own_change: randomChanges.length ? mean(randomChanges) : Number.NaN,
+          random_own_changes: randomChanges,
+          p_value: Number.isNaN(ownChange) ? Number.NaN : empiricalPValue(ownChange, randomChanges.filter((x) => !Number.isNaN(x)), edit === 'suppress' ? 'less' : 'greater'),
         });
-        o.onProgress?.(rows.length, total);
+        if (edit === 'suppress') {
+          specificity.push({
+            module, class: c, class_name: classNames[c]!,
+            changes: classNames.map((_, c2) => change(meanProb(before, records, C, c2, true, () => c2), meanProb(after, records, C, c2, true, () => c2))),
+          });
+        }
       }
     }
   }
-  return rows;
+  return { rows, specificity };
 }

@@ -12,6 +12,7 @@ import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { moduleSize, neuronAt } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
+import { holm } from './stats.js';
 
 /** Share of one (module, layer) in the global top set, with its bootstrap interval. */
 export interface DensityCell {
@@ -39,6 +40,55 @@ export interface DensityModule {
   readonly enrichment_hi: number;
 }
 
+/** Attribution mass of one module type: basis-free (it does not depend on how units are chosen). */
+export interface ModuleMass {
+  readonly module: NeuronModule;
+  /** Sum of the overall scores over the module's neurons (for IG, by completeness, the module's share of f(x) - f(0)). */
+  readonly signed: number;
+  /** Sum of |overall score| over its neurons. */
+  readonly abs: number;
+  /** abs / neurons: mean |score| per neuron. */
+  readonly per_neuron: number;
+  /** abs / the sum of abs over all module types. */
+  readonly share_of_total: number;
+}
+
+/** Share of each module's neurons in the global top set at one top fraction (the sensitivity curve). */
+export interface SensitivityPoint {
+  readonly top_fraction: number;
+  readonly module: NeuronModule;
+  readonly share: number;
+  readonly share_lo: number;
+  readonly share_hi: number;
+}
+
+/** Key minus one other module type, over bootstrap resamples of the scored examples. */
+export interface KeyContrast {
+  readonly other: NeuronModule;
+  /** 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron. */
+  readonly quantity: 'share' | 'per_neuron';
+  readonly difference: number;
+  readonly ci_low: number;
+  readonly ci_high: number;
+  /** One-sided bootstrap p of "key > other": (1 + #{difference <= 0}) / (1 + resamples). */
+  readonly p_value: number;
+  /** Holm within the quantity's five contrasts. */
+  readonly p_adjusted: number;
+  readonly significant: boolean;
+}
+
+/** The verdict on Nori et al.'s headline (results.json verdicts.key_density). */
+export interface KeyDensityVerdict {
+  readonly statement: string;
+  /** Key's share exceeds every other module type's, each contrast Holm-significant. */
+  readonly significant: boolean;
+  readonly quantity: 'share';
+  readonly top_fraction: number;
+  readonly contrasts: KeyContrast[];
+  /** The same test on mean |score| per neuron (basis-free in total, not per unit). */
+  readonly per_neuron_significant: boolean;
+}
+
 /** The density analysis. */
 export interface Density {
   readonly topFraction: number;
@@ -49,6 +99,9 @@ export interface Density {
   readonly modules: DensityModule[];
   /** A plain sentence: do the key projections stand out, as Nori et al. (2023) report? */
   readonly keyStatement: string;
+  readonly mass: ModuleMass[];
+  readonly sensitivity: SensitivityPoint[];
+  readonly keyDensity: KeyDensityVerdict;
 }
 
 /** Counts of top-set neurons per (module, layer), module-major as the layout. */
@@ -62,6 +115,24 @@ function counts(s: NeuronScores, scores: Float64Array, top: number): number[][] 
   return out;
 }
 
+/** Mass per module type of overall scores (N). */
+export function moduleMass(s: Pick<NeuronScores, 'layout'>, scores: Float64Array): ModuleMass[] {
+  const { layout } = s;
+  const rows = NEURON_MODULES.map((module) => {
+    const start = layout.starts[module];
+    const size = moduleSize(layout, module);
+    let signed = 0;
+    let abs = 0;
+    for (let i = start; i < start + size; i++) {
+      signed += scores[i]!;
+      abs += Math.abs(scores[i]!);
+    }
+    return { module, signed, abs, per_neuron: abs / size };
+  });
+  const total = rows.reduce((a, r) => a + r.abs, 0);
+  return rows.map((r) => ({ ...r, share_of_total: total > 0 ? r.abs / total : Number.NaN }));
+}
+
 function percentile(sorted: readonly number[], q: number): number {
   if (!sorted.length) return Number.NaN;
   const pos = q * (sorted.length - 1);
@@ -69,15 +140,31 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (pos - lo);
 }
 
-/** The density of the global top `topFraction` of neurons, with `resamples` bootstrap resamples. */
-export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number): Density {
+const shareOf = (layout: NeuronScores['layout'], c: number[][], mi: number): number =>
+  c[mi]!.reduce((a, b) => a + b, 0) / moduleSize(layout, NEURON_MODULES[mi]!);
+
+/** Top fractions of the sensitivity curve. */
+export const SENSITIVITY_FRACTIONS: readonly number[] = [0.005, 0.01, 0.02, 0.05, 0.1];
+
+/**
+ * The density of the global top `topFraction` of neurons, with `resamples` bootstrap resamples of
+ * the scored examples (within classes), the sensitivity over SENSITIVITY_FRACTIONS, each module's
+ * attribution mass, and the key-versus-others contrasts with Holm's adjustment.
+ */
+export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number, sensitivity: readonly number[] = SENSITIVITY_FRACTIONS): Density {
   const { layout } = s;
   const top = keepCount(layout.total, topFraction);
   const byClass = examplesByClass(s);
-  const point = counts(s, overallScores(s, byClass), top);
-  const boot = Array.from({ length: resamples }, (_, b) => counts(s, overallScores(s, bootstrapClasses(byClass, seed * 100003 + b)), top));
-  const interval = (f: (c: number[][]) => number): [number, number] => {
-    const xs = boot.map(f).sort((a, b) => a - b);
+  const overall = overallScores(s, byClass);
+  const point = counts(s, overall, top);
+  const fractions = [...new Set([topFraction, ...sensitivity])].sort((a, b) => a - b);
+  const tops = fractions.map((f) => keepCount(layout.total, f));
+  // One set of resampled overall scores serves every fraction and the mass contrasts.
+  const bootScores = Array.from({ length: resamples }, (_, b) => overallScores(s, bootstrapClasses(byClass, seed * 100003 + b)));
+  const bootCounts = tops.map((t) => bootScores.map((sc) => counts(s, sc, t)));
+  const boot = bootCounts[fractions.indexOf(topFraction)]!;
+  const interval = (xs0: number[]): [number, number] => {
+    const xs = [...xs0].sort((a, b) => a - b);
     return resamples ? [percentile(xs, 0.025), percentile(xs, 0.975)] : [Number.NaN, Number.NaN];
   };
   const cells: DensityCell[] = [];
@@ -85,23 +172,62 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   NEURON_MODULES.forEach((module, mi) => {
     const W = layout.widths[module];
     for (let layer = 0; layer < layout.numLayers; layer++) {
-      const [lo, hi] = interval((c) => c[mi]![layer]! / W);
+      const [lo, hi] = interval(boot.map((c) => c[mi]![layer]! / W));
       const share = point[mi]![layer]! / W;
       cells.push({ module, layer, count: point[mi]![layer]!, share, share_lo: lo, share_hi: hi, enrichment: share / topFraction });
     }
-    const size = moduleSize(layout, module);
-    const total = (c: number[][]) => c[mi]!.reduce((a, b) => a + b, 0) / size;
-    const [lo, hi] = interval(total);
-    const share = total(point);
+    const [lo, hi] = interval(boot.map((c) => shareOf(layout, c, mi)));
+    const share = shareOf(layout, point, mi);
     modules.push({
       module, count: point[mi]!.reduce((a, b) => a + b, 0), share, share_lo: lo, share_hi: hi,
       enrichment: share / topFraction, enrichment_lo: lo / topFraction, enrichment_hi: hi / topFraction,
     });
   });
-  return { topFraction, topCount: top, resamples, seed, cells, modules, keyStatement: keyStatement(modules, topFraction) };
+  const sens: SensitivityPoint[] = fractions.flatMap((f, fi) => {
+    const pt = counts(s, overall, tops[fi]!);
+    return NEURON_MODULES.map((module, mi) => {
+      const [lo, hi] = interval(bootCounts[fi]!.map((c) => shareOf(layout, c, mi)));
+      return { top_fraction: f, module, share: shareOf(layout, pt, mi), share_lo: lo, share_hi: hi };
+    });
+  });
+  const mass = moduleMass(s, overall);
+  const bootMass = bootScores.map((sc) => moduleMass(s, sc));
+  const ki = NEURON_MODULES.indexOf('key');
+  const contrast = (quantity: KeyContrast['quantity']): KeyContrast[] => {
+    const value = (mi: number, c: number[][], m: ModuleMass[]) => (quantity === 'share' ? shareOf(layout, c, mi) : m[mi]!.per_neuron);
+    const raw = NEURON_MODULES.flatMap((other, mi) => {
+      if (mi === ki) return [];
+      const diffs = boot.map((c, b) => value(ki, c, bootMass[b]!) - value(mi, c, bootMass[b]!));
+      const [lo, hi] = interval(diffs);
+      const p = resamples ? (1 + diffs.filter((d) => d <= 0).length) / (1 + resamples) : 1;
+      return [{ other, quantity, difference: value(ki, point, mass) - value(mi, point, mass), ci_low: lo, ci_high: hi, p_value: p }];
+    });
+    const adj = holm(raw.map((r) => r.p_value));
+    return raw.map((r, i) => ({ ...r, p_adjusted: adj[i]!, significant: adj[i]! < 0.05 }));
+  };
+  const shares = contrast('share');
+  const perNeuron = contrast('per_neuron');
+  const keyDensity: KeyDensityVerdict = {
+    statement: keyVerdictStatement(shares, perNeuron, topFraction, resamples),
+    significant: shares.every((c) => c.significant),
+    quantity: 'share', top_fraction: topFraction, contrasts: [...shares, ...perNeuron],
+    per_neuron_significant: perNeuron.every((c) => c.significant),
+  };
+  return { topFraction, topCount: top, resamples, seed, cells, modules, keyStatement: keyStatement(modules, topFraction), mass, sensitivity: sens, keyDensity };
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
+
+/** The tested sentence on key density: every contrast must be Holm-significant. */
+function keyVerdictStatement(shares: readonly KeyContrast[], perNeuron: readonly KeyContrast[], topFraction: number, resamples: number): string {
+  const failing = shares.filter((c) => !c.significant).map((c) => c.other);
+  const test = `paired bootstrap over scored examples (${resamples} resamples), one-sided, Holm over the five other module types, alpha 0.05`;
+  const pn = perNeuron.every((c) => c.significant) ? 'also' : 'not';
+  if (!failing.length) {
+    return `Key projections are denser than every other module type in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron they are ${pn} above all others.`;
+  }
+  return `Not shown: key projections are not significantly denser than ${failing.join(', ')} in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron they are ${pn} above all others.`;
+}
 
 /**
  * Key stands out when its share of top neurons is the highest of the six module types and its

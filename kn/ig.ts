@@ -47,8 +47,15 @@ import { exampleTokens } from './examples.js';
 import { type NeuronLayout, neuronLayout, neuronOffset } from './layout.js';
 import { type QuadratureRule, nodeTable, quadrature } from './quadrature.js';
 
-/** Which token positions are scaled (and summed over). */
-export type IgPositions = 'all' | 'residues';
+/**
+ * Which token positions are scaled (and summed over): 'all', 'residues' (not <cls> or <eos>), or
+ * 'cls' (only <cls>: Dai et al.'s single-position scaling; under it query and key attributions differ
+ * legitimately, see pairs.ts, and with `<cls>` pooling it is the prediction position).
+ */
+export type IgPositions = 'all' | 'residues' | 'cls';
+
+/** Every choice, for option parsing. */
+export const IG_POSITIONS: readonly IgPositions[] = ['all', 'residues', 'cls'];
 
 /** Options of igScores. */
 export interface IgOptions {
@@ -137,6 +144,7 @@ export function pairIndex(layout: NeuronLayout, module: NeuronModule, layer: num
 
 /** The scaled positions [lo, hi) of a sequence of L tokens. */
 export function scaledPositions(positions: IgPositions, L: number): { lo: number; hi: number } {
+  if (positions === 'cls') return { lo: 0, hi: 1 };
   return positions === 'all' ? { lo: 0, hi: L } : { lo: 1, hi: L - 1 };
 }
 

@@ -81,6 +81,35 @@ export function selectRandom(layout: NeuronLayout, module: NeuronModule, fractio
   return { module, method: 'random', ranking, fraction, seed, keep: maskFromScores(draws, layout.numLayers, layout.widths[module], fraction, ranking) };
 }
 
+/** Kept neurons in each layer of a selection (layers). */
+export function perLayerCounts(layout: NeuronLayout, s: Selection): number[] {
+  const W = layout.widths[s.module];
+  return Array.from({ length: layout.numLayers }, (_, l) => {
+    let n = 0;
+    for (let w = 0; w < W; w++) n += s.keep[l * W + w]!;
+    return n;
+  });
+}
+
+/**
+ * A random selection matched layer by layer to `target`: in every layer, as many neurons as the target
+ * keeps there, drawn uniformly (the top of seeded uniform draws, one stream per (seed, module, layer)).
+ * This is the control a score-based selection is tested against: a method that merely prefers some
+ * layers (e.g. the last) cannot beat it by that preference alone. With ranking 'layer' every layer keeps
+ * the same count, so the activation and IG selections share one set of random controls.
+ */
+export function selectRandomMatched(layout: NeuronLayout, target: Selection, seed: number): Selection {
+  const W = layout.widths[target.module];
+  const counts = perLayerCounts(layout, target);
+  const keep = new Uint8Array(layout.numLayers * W);
+  counts.forEach((k, l) => {
+    const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(target.module), l));
+    const draws = Float64Array.from({ length: W }, () => rand());
+    for (const i of topIndices(draws, k)) keep[l * W + i] = 1;
+  });
+  return { module: target.module, method: 'random', ranking: target.ranking, fraction: target.fraction, seed, keep };
+}
+
 /** Kept neurons per layer as index lists (for JSON files and reports). */
 export function keptPerLayer(layout: NeuronLayout, s: Selection): number[][] {
   const W = layout.widths[s.module];
