@@ -1,0 +1,265 @@
+/**
+ * Baselines without learning a representation, on the same split, crop and metrics as the model (issue #11,
+ * items 1 and 5): the majority class, a multinomial logistic regression on amino-acid (and optionally dipeptide)
+ * composition, and a 3-mer count-profile cosine 1-nearest-neighbour against the training split, with the
+ * homology-aware view that the nearest neighbour's similarity gives.
+ *
+ * Pure, deterministic computation: no GPU, no Node built-ins (browser-safe), no randomness, float64 throughout.
+ * Inputs are plain `{ sequence, label }` records (labels are class indices in [0, C)); outputs are predictions
+ * (and, where a method has them, probabilities) for the caller to score with the repo's computeMetrics.
+ *
+ * Alphabet: only the 20 standard residues (ACDEFGHIKLMNPQRSTVWY, upper case) count. Any other letter (X, B, Z, U,
+ * O, lower case, ...) is ignored by the composition features and breaks k-mers: a k-mer or dipeptide that
+ * contains one is skipped, and the letters on either side of it are not joined.
+ */
+
+/** The minimal record a baseline reads: a sequence and its class index in [0, C). */
+export interface BaselineRecord {
+  sequence: string;
+  label: number;
+}
+
+/** The 20 standard residues; a residue's index here is its feature and k-mer digit. */
+export const STANDARD_RESIDUES = 'ACDEFGHIKLMNPQRSTVWY';
+
+/** Index of each char code in STANDARD_RESIDUES, -1 for any other character. */
+const RESIDUE_INDEX: Int8Array = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < STANDARD_RESIDUES.length; i++) t[STANDARD_RESIDUES.charCodeAt(i)] = i;
+  return t;
+})();
+
+/** Index of the residue at position i of s in STANDARD_RESIDUES, -1 if it is not a standard residue. */
+function residueAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c < 128 ? RESIDUE_INDEX[c]! : -1;
+}
+
+function checkLabels(records: readonly BaselineRecord[], C: number, what: string): void {
+  if (!(Number.isInteger(C) && C >= 1)) throw new Error(`${what}: C must be a positive integer, got ${C}`);
+  records.forEach((r, i) => {
+    if (!(Number.isInteger(r.label) && r.label >= 0 && r.label < C)) {
+      throw new Error(`${what}: record ${i} has label ${r.label}, expected an integer in [0, ${C})`);
+    }
+  });
+}
+
+/**
+ * The `--max-len N` crop used everywhere in esm-kn's evaluation: each record keeps its first maxLen residues
+ * (shorter sequences are unchanged). Returns new records (other fields copied); the input is not modified.
+ */
+export function cropRecords<T extends BaselineRecord>(records: readonly T[], maxLen: number): T[] {
+  if (!(Number.isInteger(maxLen) && maxLen >= 1)) throw new Error(`cropRecords: maxLen must be a positive integer, got ${maxLen}`);
+  return records.map((r) => (r.sequence.length <= maxLen ? { ...r } : { ...r, sequence: r.sequence.slice(0, maxLen) }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Majority class
+
+/** The majority-class baseline, fitted: the class it predicts and the training counts it came from. */
+export interface MajorityBaseline {
+  /** The most frequent training class; on a tie, the lowest class index. */
+  label: number;
+  /** Training records per class, [C]. */
+  counts: Int32Array;
+  /** The prediction for each of the given records: `label` for every one, whatever its sequence. */
+  predict(records: { readonly length: number }): Int32Array;
+}
+
+/**
+ * Majority class: predicts the most frequent training class for every record (ties go to the lowest class
+ * index). Throws on an empty training set or a label outside [0, C).
+ */
+export function majorityBaseline(train: readonly BaselineRecord[], C: number): MajorityBaseline {
+  checkLabels(train, C, 'majorityBaseline');
+  if (train.length === 0) throw new Error('majorityBaseline: no training records');
+  const counts = new Int32Array(C);
+  for (const r of train) counts[r.label]!++;
+  let label = 0;
+  for (let c = 1; c < C; c++) if (counts[c]! > counts[label]!) label = c;
+  return { label, counts, predict: (records) => new Int32Array(records.length).fill(label) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Composition logistic regression
+
+/**
+ * Composition features of one sequence: the frequency of each of the 20 standard residues among the sequence's
+ * standard residues (in STANDARD_RESIDUES order; all 0 when it has none), then, with dipeptides, the frequency of
+ * each of the 400 ordered pairs of adjacent standard residues among such pairs (index 20 + 20 a + b for a
+ * followed by b; all 0 when there is no pair). 20 or 420 values.
+ */
+export function compositionFeatures(sequence: string, dipeptides = false): Float64Array {
+  const out = new Float64Array(dipeptides ? 420 : 20);
+  let residues = 0;
+  let pairs = 0;
+  let prev = -1;
+  for (let i = 0; i < sequence.length; i++) {
+    const a = residueAt(sequence, i);
+    if (a >= 0) {
+      out[a]!++;
+      residues++;
+      if (dipeptides && prev >= 0) {
+        out[20 + prev * 20 + a]!++;
+        pairs++;
+      }
+    }
+    prev = a;
+  }
+  if (residues > 0) for (let f = 0; f < 20; f++) out[f]! /= residues;
+  if (pairs > 0) for (let f = 20; f < out.length; f++) out[f]! /= pairs;
+  return out;
+}
+
+/** Options of compositionBaseline; every default is what the README and model card report. */
+export interface CompositionOptions {
+  /** Add the 400 dipeptide frequencies to the 20 residue frequencies (420 features). Default false. */
+  dipeptides?: boolean;
+  /** L2 penalty on the weights (not the biases): the objective is mean cross-entropy + lambda/2 ||W||^2. Default 1e-4. */
+  lambda?: number;
+  /** Full-batch gradient steps. Default 500. */
+  iterations?: number;
+  /** Step size of the gradient steps. Default 0.5 (see COMPOSITION_DEFAULTS). */
+  learningRate?: number;
+}
+
+/** Defaults of CompositionOptions. */
+export const COMPOSITION_DEFAULTS: Readonly<Required<CompositionOptions>> = {
+  dipeptides: false,
+  lambda: 1e-4,
+  iterations: 500,
+  learningRate: 0.5,
+};
+
+/** A fitted composition regression and its predictions on the test records. */
+export interface CompositionResult {
+  /** Predicted class per test record: the argmax of its probabilities (lowest class on a tie). */
+  predictions: Int32Array;
+  /** Softmax probabilities, [N_test, C] row-major. */
+  probabilities: Float64Array;
+  /** Weights on the standardised features, [C, F] row-major (a class's row of F weights), and biases [C]. */
+  weights: Float64Array;
+  bias: Float64Array;
+  /** Training mean and standard deviation of each raw feature, [F] (a constant feature gets sd 0 and weight input 0). */
+  mean: Float64Array;
+  sd: Float64Array;
+  /** The objective (mean cross-entropy + lambda/2 ||W||^2) on the training set before each step, then after the last: [iterations + 1]. */
+  trainLoss: Float64Array;
+}
+
+/** Standardised feature rows [N, F]: (x - mean) / sd, and 0 where sd is 0. */
+function standardise(rows: readonly Float64Array[], mean: Float64Array, sd: Float64Array): Float64Array {
+  const F = mean.length;
+  const X = new Float64Array(rows.length * F);
+  rows.forEach((x, n) => {
+    for (let f = 0; f < F; f++) X[n * F + f] = sd[f]! > 0 ? (x[f]! - mean[f]!) / sd[f]! : 0;
+  });
+  return X;
+}
+
+/** Softmax of the logits of row n of X into p (length C); returns log-sum-exp - logit[label] when label >= 0. W is [C, F]. */
+function softmaxRow(X: Float64Array, n: number, F: number, W: Float64Array, b: Float64Array, p: Float64Array, label: number): number {
+  const C = b.length;
+  const row = n * F;
+  let max = -Infinity;
+  for (let c = 0; c < C; c++) {
+    let z = b[c]!;
+    const w = c * F;
+    for (let f = 0; f < F; f++) z += X[row + f]! * W[w + f]!;
+    p[c] = z;
+    if (z > max) max = z;
+  }
+  const target = label >= 0 ? p[label]! : 0;
+  let sum = 0;
+  for (let c = 0; c < C; c++) {
+    p[c] = Math.exp(p[c]! - max);
+    sum += p[c]!;
+  }
+  for (let c = 0; c < C; c++) p[c]! /= sum;
+  return max + Math.log(sum) - target;
+}
+
+/**
+ * Multinomial (softmax) logistic regression on amino-acid composition (compositionFeatures), fitted on the
+ * training records and applied to the test records.
+ *
+ * Features are standardised with the training mean and (population) standard deviation. The model is
+ * softmax(W x + b) with W [C, F] and b [C], both started at 0. The objective is the mean cross-entropy over the
+ * training records (every record weighted alike, no class weights) plus lambda/2 ||W||^2, minimised by plain
+ * full-batch gradient descent with a fixed step size for a fixed number of steps. Fully deterministic: no random
+ * initialisation, no sampling, a fixed summation order.
+ *
+ * Cost: O(iterations x N_train x F x C); about 2 x 10^10 multiply-adds with dipeptides on the ec training split.
+ */
+export function compositionBaseline(
+  train: readonly BaselineRecord[],
+  test: readonly Pick<BaselineRecord, 'sequence'>[],
+  C: number,
+  opts: CompositionOptions = {},
+): CompositionResult {
+  const o = { ...COMPOSITION_DEFAULTS, ...opts };
+  checkLabels(train, C, 'compositionBaseline');
+  if (train.length === 0) throw new Error('compositionBaseline: no training records');
+  if (!(Number.isInteger(o.iterations) && o.iterations >= 0)) throw new Error(`compositionBaseline: iterations must be a non-negative integer, got ${o.iterations}`);
+  if (!(o.lambda >= 0)) throw new Error(`compositionBaseline: lambda must be >= 0, got ${o.lambda}`);
+  if (!(o.learningRate > 0)) throw new Error(`compositionBaseline: learningRate must be > 0, got ${o.learningRate}`);
+  const F = o.dipeptides ? 420 : 20;
+  const N = train.length;
+
+  const mean = new Float64Array(F);
+  const sd = new Float64Array(F);
+  const raw = train.map((r) => compositionFeatures(r.sequence, o.dipeptides));
+  for (const x of raw) for (let f = 0; f < F; f++) mean[f]! += x[f]!;
+  for (let f = 0; f < F; f++) mean[f]! /= N;
+  for (const x of raw) for (let f = 0; f < F; f++) sd[f]! += (x[f]! - mean[f]!) ** 2;
+  // A feature whose values are all equal up to rounding carries nothing: sd 0, so it is left out.
+  for (let f = 0; f < F; f++) {
+    const s = Math.sqrt(sd[f]! / N);
+    sd[f] = s > 1e-12 ? s : 0;
+  }
+  const X = standardise(raw, mean, sd);
+
+  const W = new Float64Array(F * C);
+  const b = new Float64Array(C);
+  const gW = new Float64Array(F * C);
+  const gb = new Float64Array(C);
+  const p = new Float64Array(C);
+  const trainLoss = new Float64Array(o.iterations + 1);
+  for (let it = 0; it <= o.iterations; it++) {
+    gW.fill(0);
+    gb.fill(0);
+    let loss = 0;
+    for (let n = 0; n < N; n++) {
+      const y = train[n]!.label;
+      loss += softmaxRow(X, n, F, W, b, p, y);
+      p[y]! -= 1; // d(cross-entropy)/d(logits) = p - onehot(y)
+      for (let c = 0; c < C; c++) gb[c]! += p[c]!;
+      const row = n * F;
+      for (let c = 0; c < C; c++) {
+        const g = p[c]!;
+        const w = c * F;
+        for (let f = 0; f < F; f++) gW[w + f]! += g * X[row + f]!;
+      }
+    }
+    let penalty = 0;
+    for (let i = 0; i < W.length; i++) penalty += W[i]! * W[i]!;
+    trainLoss[it] = loss / N + (o.lambda / 2) * penalty;
+    if (it === o.iterations) break;
+    for (let i = 0; i < W.length; i++) W[i]! -= o.learningRate * (gW[i]! / N + o.lambda * W[i]!);
+    for (let c = 0; c < C; c++) b[c]! -= o.learningRate * (gb[c]! / N);
+  }
+
+  const Xt = standardise(test.map((r) => compositionFeatures(r.sequence, o.dipeptides)), mean, sd);
+  const probabilities = new Float64Array(test.length * C);
+  const predictions = new Int32Array(test.length);
+  for (let n = 0; n < test.length; n++) {
+    softmaxRow(Xt, n, F, W, b, p, -1);
+    let best = 0;
+    for (let c = 0; c < C; c++) {
+      probabilities[n * C + c] = p[c]!;
+      if (p[c]! > p[best]!) best = c;
+    }
+    predictions[n] = best;
+  }
+  return { predictions, probabilities, weights: W, bias: b, mean, sd, trainLoss };
+}
