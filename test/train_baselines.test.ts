@@ -1,7 +1,10 @@
-/** Baselines on hand-checked cases: majority ties, crop, composition features and regression. */
+/** Baselines on hand-checked cases: majority ties, crop, composition features and regression, 3-mer profiles and cosine, 1-NN ties, the similarity split. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compositionBaseline, compositionFeatures, cropRecords, majorityBaseline } from '../train/baselines.js';
+import {
+  compositionBaseline, compositionFeatures, cosineSimilarity, cropRecords, kmerNearestNeighbour,
+  kmerProfile, majorityBaseline, profileNorm, splitBySimilarity, STANDARD_RESIDUES,
+} from '../train/baselines.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-12): void => assert.ok(Math.abs(a - b) < tol, `${what}: ${a} vs ${b}`);
 const rec = (sequence: string, label: number) => ({ sequence, label });
@@ -89,6 +92,96 @@ test('composition regression: zero iterations predict uniformly; bad options and
   assert.throws(() => compositionBaseline([], [], 3), /no training records/);
   assert.throws(() => compositionBaseline([rec('A', 0)], [], 3, { learningRate: 0 }), /learningRate/);
   assert.throws(() => compositionBaseline([rec('A', 0)], [], 3, { iterations: -1 }), /iterations/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// k-mer profiles, cosine, 1-NN
+
+// 3-mer ids: base 20 in STANDARD_RESIDUES order (A 0, C 1, D 2, W 18, Y 19).
+const ID = (s: string): number => [...s].reduce((a, ch) => a * 20 + STANDARD_RESIDUES.indexOf(ch), 0);
+
+test('3-mer profiles by hand; non-standard letters break k-mers', () => {
+  assert.equal([ID('ACD'), ID('CDA'), ID('DAC'), ID('YYY')], [22, 440, 801, 7999]);
+  // 'ACDAC': ACD, CDA, DAC once each.
+  const p1 = kmerProfile('ACDAC');
+  assert.equal([...p1.ids], [22, 440, 801]);
+  assert.equal([...p1.counts], [1, 1, 1]);
+  // 'ACDACD': ACD twice, CDA and DAC once.
+  const p2 = kmerProfile('ACDACD');
+  assert.equal([...p2.ids], [22, 440, 801]);
+  assert.equal([...p2.counts], [2, 1, 1]);
+  close(profileNorm(p2), Math.sqrt(6), 'norm');
+  // 'AACXDAC': AAC and DAC; ACX, CXD and XDA are skipped.
+  const p3 = kmerProfile('AACXDAC');
+  assert.equal([...p3.ids], [ID('AAC'), ID('DAC')]);
+  assert.equal([...p3.counts], [1, 1]);
+  assert.equal([...kmerProfile('ACXDA').ids], []);
+  assert.equal([...kmerProfile('AC').ids], []);
+  // 2-mers of 'ACDAC': AC twice, CD, DA.
+  const k2 = kmerProfile('ACDAC', 2);
+  assert.equal([...k2.ids], [1, 22, 40]);
+  assert.equal([...k2.counts], [2, 1, 1]);
+  assert.throws(() => kmerProfile('ACD', 0), /k must be/);
+  assert.throws(() => kmerProfile('ACD', 6), /k must be/);
+});
+
+test('cosine by hand', () => {
+  // (1, 1, 1) . (2, 1, 1) = 4; norms sqrt 3 and sqrt 6: 4 / sqrt 18.
+  close(cosineSimilarity(kmerProfile('ACDAC'), kmerProfile('ACDACD')), 4 / Math.sqrt(18), 'ACDAC vs ACDACD');
+  // 'AACXDAC' shares only DAC with 'ACDAC': 1 / (sqrt 2 sqrt 3).
+  close(cosineSimilarity(kmerProfile('AACXDAC'), kmerProfile('ACDAC')), 1 / Math.sqrt(6), 'AACXDAC vs ACDAC');
+  close(cosineSimilarity(kmerProfile('YYY'), kmerProfile('YYYYY')), 1, 'same direction');
+  assert.is(cosineSimilarity(kmerProfile('ACDAC'), kmerProfile('YYYY')), 0);
+  assert.is(cosineSimilarity(kmerProfile('AC'), kmerProfile('ACD')), 0); // an empty profile
+});
+
+test('1-NN: label of the most similar training record; ties go to the lowest training index', () => {
+  const train = [rec('YYYYY', 2), rec('ACDACD', 1), rec('WWWW', 3), rec('ACDACD', 0)];
+  const r = kmerNearestNeighbour(train, [{ sequence: 'ACDAC' }, { sequence: 'YYY' }, { sequence: 'AC' }, { sequence: 'ACDACDWWWW' }]);
+  // 'ACDAC': 4 / sqrt 18 to both copies of ACDACD (1 and 3): index 1 wins.
+  assert.equal([...r.nearest], [1, 0, 0, 1]);
+  assert.equal([...r.predictions], [1, 2, 2, 1]);
+  close(r.maxSimilarity[0]!, 4 / Math.sqrt(18), 'ACDAC');
+  close(r.maxSimilarity[1]!, 1, 'YYY');
+  assert.is(r.maxSimilarity[2], 0); // no 3-mer: similarity 0 to all, training record 0
+  // 'ACDACDWWWW': ACD 2, CDA 1, DAC 1, CDW 1, DWW 1, WWW 2; dot with ACDACD 6, with WWWW 4; norm sqrt 12.
+  close(r.maxSimilarity[3]!, 6 / (Math.sqrt(12) * Math.sqrt(6)), 'ACDACDWWWW');
+  // Swap the two copies: the tie now goes to the copy labelled 0.
+  const swapped = kmerNearestNeighbour([train[0]!, train[3]!, train[2]!, train[1]!], [{ sequence: 'ACDAC' }]);
+  assert.equal([...swapped.predictions], [0]);
+  assert.throws(() => kmerNearestNeighbour([], [{ sequence: 'ACD' }]), /no training records/);
+  assert.throws(() => kmerNearestNeighbour([rec('ACD', -1)], []), /label -1/);
+});
+
+test('1-NN through the inverted index equals a direct scan with cosineSimilarity', () => {
+  let s = 12345;
+  const next = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  // Sequences over a skewed 6-letter alphabet with an occasional X, so that many 3-mers are shared.
+  const seq = (n: number): string => Array.from({ length: n }, () => 'ACDEKX'[Math.floor(next() ** 1.5 * 6)]).join('');
+  const train = Array.from({ length: 40 }, (_, i) => rec(seq(5 + Math.floor(next() * 60)), i % 5));
+  const tests = Array.from({ length: 25 }, () => ({ sequence: seq(2 + Math.floor(next() * 60)) }));
+  for (const k of [2, 3]) {
+    const r = kmerNearestNeighbour(train, tests, { k });
+    tests.forEach((t, n) => {
+      const sims = train.map((x) => cosineSimilarity(kmerProfile(t.sequence, k), kmerProfile(x.sequence, k)));
+      const best = sims.indexOf(Math.max(...sims));
+      assert.is(r.nearest[n], best, `k ${k} test ${n}`);
+      assert.is(r.predictions[n], train[best]!.label);
+      close(r.maxSimilarity[n]!, sims[best]!, `k ${k} test ${n} similarity`, 1e-15);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// homology-aware view
+
+test('splitBySimilarity: remote below the threshold, near at or above it', () => {
+  const sp = splitBySimilarity(Float64Array.from([0.1, 0.3, 0.29, 0.9, 0.3, 0]), 0.3);
+  assert.equal([...sp.remote], [0, 2, 5]);
+  assert.equal([...sp.near], [1, 3, 4]);
+  assert.equal([...splitBySimilarity([], 0.3).remote], []);
+  assert.throws(() => splitBySimilarity([0.2, NaN], 0.3), /NaN/);
+  assert.throws(() => splitBySimilarity([0.2], NaN), /threshold/);
 });
 
 test.run();

@@ -263,3 +263,190 @@ export function compositionBaseline(
   }
   return { predictions, probabilities, weights: W, bias: b, mean, sd, trainLoss };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// k-mer count profiles and cosine 1-nearest-neighbour
+
+/**
+ * A sequence's k-mer count profile as a sparse vector: the distinct k-mers it contains, ascending by id, and how
+ * often each occurs (overlapping occurrences all count). A k-mer's id is its residues read as a base-20 number
+ * in STANDARD_RESIDUES order, first residue most significant: with k = 3, 'ACD' is 0 x 400 + 1 x 20 + 2 = 22.
+ * Only k-mers of k consecutive standard residues count; one containing any other letter is skipped.
+ */
+export interface KmerProfile {
+  ids: Int32Array;
+  counts: Int32Array;
+}
+
+const MAX_K = 5;
+
+function checkK(k: number, what: string): void {
+  if (!(Number.isInteger(k) && k >= 1 && k <= MAX_K)) throw new Error(`${what}: k must be an integer in [1, ${MAX_K}], got ${k}`);
+}
+
+/** The k-mer count profile of a sequence (see KmerProfile). k in [1, 5]; default 3 (8,000 possible 3-mers). */
+export function kmerProfile(sequence: string, k = 3): KmerProfile {
+  checkK(k, 'kmerProfile');
+  const modulus = 20 ** k;
+  const all: number[] = [];
+  let id = 0;
+  let run = 0; // standard residues in a row ending here
+  for (let i = 0; i < sequence.length; i++) {
+    const a = residueAt(sequence, i);
+    if (a < 0) {
+      run = 0;
+      id = 0;
+      continue;
+    }
+    id = (id * 20 + a) % modulus;
+    if (++run >= k) all.push(id);
+  }
+  const sorted = Int32Array.from(all).sort();
+  let distinct = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+  const ids = new Int32Array(distinct);
+  const counts = new Int32Array(distinct);
+  let d = -1;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) ids[++d] = sorted[i]!;
+    counts[d]!++;
+  }
+  return { ids, counts };
+}
+
+/** Euclidean norm of a profile's counts. */
+export function profileNorm(p: KmerProfile): number {
+  let s = 0;
+  for (let i = 0; i < p.counts.length; i++) s += p.counts[i]! * p.counts[i]!;
+  return Math.sqrt(s);
+}
+
+/** Cosine similarity of two k-mer count profiles: dot / (|a| |b|), in [0, 1]; 0 when either profile is empty. */
+export function cosineSimilarity(a: KmerProfile, b: KmerProfile): number {
+  const na = profileNorm(a);
+  const nb = profileNorm(b);
+  if (na === 0 || nb === 0) return 0;
+  let dot = 0;
+  for (let i = 0, j = 0; i < a.ids.length && j < b.ids.length;) {
+    if (a.ids[i]! < b.ids[j]!) i++;
+    else if (a.ids[i]! > b.ids[j]!) j++;
+    else dot += a.counts[i++]! * b.counts[j++]!;
+  }
+  return dot / (na * nb);
+}
+
+/** Options of kmerNearestNeighbour. */
+export interface NearestNeighbourOptions {
+  /** k-mer length, in [1, 5]. Default 3. */
+  k?: number;
+}
+
+/** Per test record: the prediction, and the nearest training record and its similarity. */
+export interface NearestNeighbourResult {
+  /** The label of the nearest training record. */
+  predictions: Int32Array;
+  /** Index into the training records of the nearest one. */
+  nearest: Int32Array;
+  /** Cosine similarity to the nearest training record, in [0, 1] (0 when the test record has no k-mer). */
+  maxSimilarity: Float64Array;
+}
+
+/**
+ * k-mer count-profile cosine 1-nearest-neighbour: each test record takes the label of the training record whose
+ * k-mer profile (kmerProfile) has the highest cosine similarity to its own. Ties (equal float64 cosines) go to the
+ * lowest training index; a test record with no k-mer (shorter than k standard residues in a row) has similarity 0
+ * to everything and so takes training record 0. Training records with no k-mer have similarity 0 to everything.
+ *
+ * Exact, not approximate: dot products of integer counts through an inverted index (for each k-mer, the training
+ * records that contain it and how often), so the work per test record is the total length of the postings of its
+ * distinct k-mers, not N_train x 20^k. Deterministic (fixed summation order; the dot products are exact integers).
+ */
+export function kmerNearestNeighbour(
+  train: readonly BaselineRecord[],
+  test: readonly Pick<BaselineRecord, 'sequence'>[],
+  opts: NearestNeighbourOptions = {},
+): NearestNeighbourResult {
+  const k = opts.k ?? 3;
+  checkK(k, 'kmerNearestNeighbour');
+  if (train.length === 0) throw new Error('kmerNearestNeighbour: no training records');
+  train.forEach((r, i) => {
+    if (!(Number.isInteger(r.label) && r.label >= 0)) throw new Error(`kmerNearestNeighbour: training record ${i} has label ${r.label}, expected a non-negative integer`);
+  });
+  const V = 20 ** k;
+  const N = train.length;
+
+  // Inverted index in compressed rows: postings of k-mer v at [offsets[v], offsets[v + 1]), ascending by training index.
+  const profiles = train.map((r) => kmerProfile(r.sequence, k));
+  const norms = new Float64Array(N);
+  const offsets = new Int32Array(V + 1);
+  profiles.forEach((p, i) => {
+    norms[i] = profileNorm(p);
+    for (let j = 0; j < p.ids.length; j++) offsets[p.ids[j]! + 1]!++;
+  });
+  for (let v = 0; v < V; v++) offsets[v + 1]! += offsets[v]!;
+  const postTrain = new Int32Array(offsets[V]!);
+  const postCount = new Int32Array(offsets[V]!);
+  const fill = offsets.slice(0, V);
+  profiles.forEach((p, i) => {
+    for (let j = 0; j < p.ids.length; j++) {
+      const at = fill[p.ids[j]!]!++;
+      postTrain[at] = i;
+      postCount[at] = p.counts[j]!;
+    }
+  });
+
+  const predictions = new Int32Array(test.length);
+  const nearest = new Int32Array(test.length);
+  const maxSimilarity = new Float64Array(test.length);
+  const dots = new Float64Array(N);
+  test.forEach((r, t) => {
+    const q = kmerProfile(r.sequence, k);
+    const nq = profileNorm(q);
+    dots.fill(0);
+    for (let j = 0; j < q.ids.length; j++) {
+      const c = q.counts[j]!;
+      for (let at = offsets[q.ids[j]!]!, end = offsets[q.ids[j]! + 1]!; at < end; at++) dots[postTrain[at]!]! += c * postCount[at]!;
+    }
+    let best = 0;
+    let bestSim = -1;
+    for (let i = 0; i < N; i++) {
+      const sim = nq > 0 && norms[i]! > 0 ? dots[i]! / (nq * norms[i]!) : 0;
+      if (sim > bestSim) {
+        best = i;
+        bestSim = sim;
+      }
+    }
+    predictions[t] = train[best]!.label;
+    nearest[t] = best;
+    maxSimilarity[t] = bestSim;
+  });
+  return { predictions, nearest, maxSimilarity };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Homology-aware view
+
+/** Test record indices (ascending) split by their nearest training record's similarity. */
+export interface SimilaritySplit {
+  /** maxSimilarity < threshold: no close relative in the training split. */
+  remote: Int32Array;
+  /** maxSimilarity >= threshold. */
+  near: Int32Array;
+}
+
+/**
+ * Splits test records by the similarity of their nearest training record (kmerNearestNeighbour's maxSimilarity):
+ * "remote" below the threshold, "near" at or above it, so metrics can be reported on each part and show how much
+ * of an accuracy is recall of near-duplicates.
+ */
+export function splitBySimilarity(maxSimilarity: ArrayLike<number>, threshold: number): SimilaritySplit {
+  if (!Number.isFinite(threshold)) throw new Error(`splitBySimilarity: threshold must be a finite number, got ${threshold}`);
+  const remote: number[] = [];
+  const near: number[] = [];
+  for (let i = 0; i < maxSimilarity.length; i++) {
+    const s = maxSimilarity[i]!;
+    if (Number.isNaN(s)) throw new Error(`splitBySimilarity: similarity ${i} is NaN`);
+    (s < threshold ? remote : near).push(i);
+  }
+  return { remote: Int32Array.from(remote), near: Int32Array.from(near) };
+}
