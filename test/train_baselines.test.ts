@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  compositionBaseline, compositionFeatures, cosineSimilarity, cropRecords, kmerNearestNeighbour,
+  compositionBaseline, compositionFeatures, cosineSimilarity, cropRecords, DEFAULT_REMOTE_THRESHOLD, kmerNearestNeighbour,
   kmerProfile, majorityBaseline, profileNorm, splitBySimilarity, STANDARD_RESIDUES,
 } from '../train/baselines.js';
 
@@ -179,6 +179,7 @@ test('splitBySimilarity: remote below the threshold, near at or above it', () =>
   const sp = splitBySimilarity(Float64Array.from([0.1, 0.3, 0.29, 0.9, 0.3, 0]), 0.3);
   assert.equal([...sp.remote], [0, 2, 5]);
   assert.equal([...sp.near], [1, 3, 4]);
+  assert.is(DEFAULT_REMOTE_THRESHOLD, 0.3);
   assert.equal([...splitBySimilarity([], 0.3).remote], []);
   assert.throws(() => splitBySimilarity([0.2, NaN], 0.3), /NaN/);
   assert.throws(() => splitBySimilarity([0.2], NaN), /threshold/);
