@@ -123,7 +123,14 @@ export interface CompositionOptions {
   learningRate?: number;
 }
 
-/** Defaults of CompositionOptions. */
+/**
+ * Defaults of CompositionOptions. The step size 0.5 is stable with and without dipeptides on the ec training
+ * split (10,680 records): the objective stops decreasing at a step of 4 for the 20 features and of 1 for the 420.
+ * After 500 steps of 0.5 the 20-feature objective is within 1.2e-4 of its minimum (1.36646 against 1.36634); with
+ * dipeptides it is still falling slowly (1.1055, from 1.1381 at step 100), so the fixed step count acts as mild
+ * early stopping on top of lambda. Measured on that split, whole test sequences: accuracy 0.453 / macro-F1 0.206
+ * (composition) and 0.504 / 0.316 (with dipeptides).
+ */
 export const COMPOSITION_DEFAULTS: Readonly<Required<CompositionOptions>> = {
   dipeptides: false,
   lambda: 1e-4,
@@ -189,7 +196,8 @@ function softmaxRow(X: Float64Array, n: number, F: number, W: Float64Array, b: F
  * full-batch gradient descent with a fixed step size for a fixed number of steps. Fully deterministic: no random
  * initialisation, no sampling, a fixed summation order.
  *
- * Cost: O(iterations x N_train x F x C); about 2 x 10^10 multiply-adds with dipeptides on the ec training split.
+ * Cost: O(iterations x N_train x F x C): about 3 x 10^10 multiply-adds with dipeptides on the ec training split,
+ * 50-120 s on a 2-core machine shared with a training job (4-5 s without dipeptides).
  */
 export function compositionBaseline(
   train: readonly BaselineRecord[],
@@ -360,6 +368,7 @@ export interface NearestNeighbourResult {
  * Exact, not approximate: dot products of integer counts through an inverted index (for each k-mer, the training
  * records that contain it and how often), so the work per test record is the total length of the postings of its
  * distinct k-mers, not N_train x 20^k. Deterministic (fixed summation order; the dot products are exact integers).
+ * The ec split's 1,336 whole test sequences against its 10,680 training ones take about 3 s on a 2-core machine.
  */
 export function kmerNearestNeighbour(
   train: readonly BaselineRecord[],
