@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { rt } from '../engine/index.js';
-import { DEFAULT_TASK, TASK_NAMES, type TaskName } from '../data/dataset.js';
+import { DEFAULT_TASK, PRETRAIN_TASK_NAMES, TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { type BackboneSpec, type Freeze, FREEZE_MODES } from '../train/backbone.js';
 import { defaultDataFile } from '../train/data.js';
 import { OptionError } from '../train/errors.js';
@@ -61,7 +61,7 @@ export function commonOptions(p: Parsed, command: string, defaults: { task: Task
     out: resolve(out),
     backbone,
     data: resolve(p.values.get('data') ?? defaultDataFile()),
-    task: oneOf(p, 'task', TASK_NAMES, defaults.task, command),
+    task: oneOf(p, 'task', command === 'pretrain' ? PRETRAIN_TASK_NAMES : TASK_NAMES, defaults.task, command),
     splitSeed: intOption(p, 'split-seed', 0, 0, command),
     seed: intOption(p, 'seed', 0, 0, command),
     lr: numOption(p, 'lr', defaults.lr(backbone), command),

@@ -16,14 +16,24 @@ import { parseFasta } from '../io/fasta.js';
 import { FormatError } from '../io/errors.js';
 import { ESM2_TOKENS } from '../model/tokenizer.js';
 
-/** Names of the classification tasks. */
-export type TaskName = 'ec' | 'enzyme' | 'ec+non';
+/** Names of the tasks: three classification tasks and 'all', the masked-language pretraining corpus. */
+export type TaskName = 'ec' | 'enzyme' | 'ec+non' | 'all';
 
 /** The task a command uses when none is named. */
 export const DEFAULT_TASK: TaskName = 'ec';
 
-/** Every task, in a fixed order (CLI help, split generation). */
+/** Every classification task, in a fixed order (CLI help, split generation). */
 export const TASK_NAMES: readonly TaskName[] = ['ec', 'enzyme', 'ec+non'];
+
+/**
+ * The pretraining corpus: every record of the data file, all classes and lengths. It has no split
+ * file of its own: its validation and test parts are the union of the classification tasks'
+ * (model/train/data.ts), so that no record any task validates or tests on is ever pretrained on.
+ */
+export const CORPUS_TASK: TaskName = 'all';
+
+/** The tasks `pretrain` takes: the corpus first, then the classification tasks. */
+export const PRETRAIN_TASK_NAMES: readonly TaskName[] = [CORPUS_TASK, ...TASK_NAMES];
 
 /** Names of the top-level EC classes 1-7, index 0 unused (non-enzyme). */
 export const EC_CLASS_NAMES: readonly string[] = [
@@ -74,6 +84,13 @@ export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
     classNames: EC_CLASS_NAMES,
     classOf: (c) => c,
     lengthRange: MATCHED_LENGTH,
+  },
+  all: {
+    name: 'all',
+    description: 'every record, all classes and lengths (masked-language pretraining only; held out: every record in any task\'s validation or test split)',
+    classNames: EC_CLASS_NAMES,
+    classOf: (c) => c,
+    lengthRange: null,
   },
 };
 

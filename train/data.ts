@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TaskDataset, type TaskName, type TaskRecord, selectTask } from '../data/dataset.js';
+import { CORPUS_TASK, type DataFile, TASK_NAMES, type TaskDataset, type TaskName, type TaskRecord, selectTask } from '../data/dataset.js';
 import { DEFAULT_DATA_FILE, SPLIT_DIR, readDataFile, readSplitFile, splitPath } from '../data/files.node.js';
 import { type SplitPart, applySplit, makeSplit } from '../data/split.js';
 import { repoRoot } from '../model/assets.node.js';
@@ -48,9 +48,30 @@ export async function splitDataset(dataset: TaskDataset, splitSeed: number): Pro
   return { dataset, parts: applySplit(dataset, split), splitFile, splitSeed };
 }
 
-/** Reads a data file, selects the task and splits it. */
+/**
+ * The pretraining corpus split: a record is in test when any classification task tests on it, else
+ * in valid when any task validates on it, else in train. Pretraining on the train part therefore never
+ * sees a record that a fine-tuned model is later checkpointed or tested on, whichever task it is.
+ */
+export async function corpusSplit(data: DataFile, splitSeed: number): Promise<SplitData> {
+  const dataset = selectTask(data, CORPUS_TASK);
+  const heldOut = { valid: new Set<string>(), test: new Set<string>() };
+  const files: string[] = [];
+  for (const task of TASK_NAMES) {
+    const s = await splitDataset(selectTask(data, task), splitSeed);
+    for (const r of s.parts.valid) heldOut.valid.add(r.id);
+    for (const r of s.parts.test) heldOut.test.add(r.id);
+    files.push(s.splitFile ?? `${task} computed`);
+  }
+  const parts: Record<SplitPart, TaskRecord[]> = { train: [], valid: [], test: [] };
+  for (const r of dataset.records) parts[heldOut.test.has(r.id) ? 'test' : heldOut.valid.has(r.id) ? 'valid' : 'train'].push(r);
+  return { dataset, parts, splitFile: `union of held-out parts: ${files.join(', ')}`, splitSeed };
+}
+
+/** Reads a data file, selects the task and splits it ('all': see corpusSplit). */
 export async function loadSplitData(dataFile: string, task: TaskName, splitSeed: number): Promise<SplitData> {
-  return splitDataset(selectTask(await readDataFile(dataFile), task), splitSeed);
+  const data = await readDataFile(dataFile);
+  return task === CORPUS_TASK ? corpusSplit(data, splitSeed) : splitDataset(selectTask(data, task), splitSeed);
 }
 
 /**

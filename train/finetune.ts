@@ -8,7 +8,7 @@
 import { crossEntropy, dropoutSeed, initEngine, keep, type Tensor, tensor } from '../engine/index.js';
 import type { ProjectCheckpoint } from '../model/checkpoint/node.js';
 import { type TokenBatch, encodePlan, epochPlans } from '../model/batching.js';
-import { TASKS } from '../data/dataset.js';
+import { CORPUS_TASK, TASKS } from '../data/dataset.js';
 import { disposeModel } from '../model/esm.js';
 import { type ClassifierHead, type Pooling, headFromTensors, initHead } from '../model/head.js';
 import { FormatError } from '../io/errors.js';
@@ -35,6 +35,7 @@ export interface FinetuneOptions extends CommonOptions {
 /** Checks fine-tuning options; errors name the option. */
 export function checkFinetuneOptions(o: FinetuneOptions): void {
   checkCommonOptions(o);
+  if (o.task === CORPUS_TASK) throw new OptionError(`task '${o.task}' is the pretraining corpus, not a classification task`);
   if (o.pooling !== 'mean' && o.pooling !== 'cls') throw new OptionError(`pooling '${o.pooling}' must be mean or cls`);
   if (o.classWeights !== 'none' && o.classWeights !== 'balanced') throw new OptionError(`class-weights '${o.classWeights}' must be none or balanced`);
   if (!FREEZE_MODES.includes(o.freeze)) throw new OptionError(`freeze '${o.freeze}' is not one of ${FREEZE_MODES.join(', ')}`);

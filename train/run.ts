@@ -5,7 +5,7 @@
 import { arch, cpus, platform } from 'node:os';
 import { join } from 'node:path';
 import { rt } from '../engine/index.js';
-import { TASK_NAMES, type TaskName } from '../data/dataset.js';
+import { PRETRAIN_TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { mixSeed } from '../model/batching.js';
 import { MAX_RESIDUES } from '../model/tokenizer.js';
 import { type BackboneSpec, freshConfig } from './backbone.js';
@@ -86,7 +86,7 @@ function intAtLeast(name: string, v: number | null, min: number): void {
 
 /** Checks the common options; errors name the option. */
 export function checkCommonOptions(o: CommonOptions): void {
-  if (!TASK_NAMES.includes(o.task)) throw new OptionError(`task '${o.task}' is not one of ${TASK_NAMES.join(', ')}`);
+  if (!PRETRAIN_TASK_NAMES.includes(o.task)) throw new OptionError(`task '${o.task}' is not one of ${PRETRAIN_TASK_NAMES.join(', ')}`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new OptionError(`lr must be a positive number, got ${o.lr}`);
   if (!(o.weightDecay >= 0)) throw new OptionError(`weight-decay must be >= 0, got ${o.weightDecay}`);
   if (!(o.clip >= 0)) throw new OptionError(`clip must be >= 0 (0 turns clipping off), got ${o.clip}`);
