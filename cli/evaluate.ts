@@ -4,21 +4,26 @@
  */
 import { initEngine } from '../engine/index.js';
 import { TASK_NAMES, type TaskName, type TaskRecord, describeLeftOut, selectTask, taskSpec } from '../data/dataset.js';
-import { formatMetrics } from '../data/metrics.js';
+import { argmaxRows, formatMetrics } from '../data/metrics.js';
 import { readDataFile } from '../data/files.node.js';
 import { FormatError } from '../io/errors.js';
 import { defaultDataFile, splitDataset } from '../train/data.js';
 import { disposeClassifier } from '../model/classifier.js';
 import { classifierTask, evaluateClassifier, loadClassifier } from '../train/evaluate.js';
-import { UsageError, intOption, parseArgs } from './args.js';
+import { UsageError, intOption, numOption, parseArgs } from './args.js';
+import { printBaselineTable } from './baseline.js';
+import { BASELINE_DEFAULTS, type BaselineRow, type RemoteView, baselineRow, remoteView, runBaselines } from '../train/baseline_report.js';
 
 export const EVALUATE_USAGE = `esm-kn evaluate MODEL DATA [--task ec|enzyme|ec+non] [--split all|test|valid|train] [--split-seed N]
-                 [--json] [--max-len 1022] [--batch-size 32 | --tokens-per-batch N]
+                 [--json] [--max-len 1022] [--batch-size 32 | --tokens-per-batch N] [--baselines] [--remote-below 0.3]
   MODEL   a model with a classification head (the DIR/best of esm-kn finetune), or 'default'
   DATA    TSV or labelled FASTA ('>ID ec_class=N'), or 'default' for the repo's enzyme file
   --task defaults to the model's own task. Records outside the task (e.g. non-enzymes for ec) are left
   out and counted. --split picks a part of the split finetune uses: the committed split when DATA is
-  the repo's file, else the stratified split by --split-seed (default: the model's). Default: all.`;
+  the repo's file, else the stratified split by --split-seed (default: the model's). Default: all.
+  --baselines (with --split test or valid): also the baselines of 'esm-kn baseline' on the same records
+  and crop, and every method (the model too) on the remote records alone: those whose most similar
+  training sequence (3-mer cosine) is below --remote-below.`;
 
 const SPLITS = ['all', 'test', 'valid', 'train'] as const;
 
@@ -27,6 +32,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   const p = parseArgs(argv, {
     task: { kind: 'value' }, split: { kind: 'value' }, 'split-seed': { kind: 'value' }, json: { kind: 'flag' },
     'max-len': { kind: 'value' }, 'batch-size': { kind: 'value' }, 'tokens-per-batch': { kind: 'value' },
+    baselines: { kind: 'flag' }, 'remote-below': { kind: 'value' },
   }, 'evaluate');
   if (p.positional.length !== 2) throw new UsageError(`evaluate: needs MODEL DATA\n${EVALUATE_USAGE}`);
   const [modelArg, dataArg] = p.positional as [string, string];
@@ -40,6 +46,9 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   if (maxLength > 1022) throw new UsageError(`evaluate: --max-len ${maxLength} is more than the 1022 residues ESM-2 takes`);
   if (tokenBudget !== undefined && tokenBudget < maxLength + 2) throw new UsageError(`evaluate: --tokens-per-batch ${tokenBudget} cannot hold one sequence of --max-len ${maxLength} (${maxLength + 2} tokens)`);
 
+  const withBaselines = p.flags.has('baselines');
+  if (withBaselines && (split === 'all' || split === 'train')) throw new UsageError('evaluate: --baselines needs --split test or valid (the baselines learn from the train split)');
+  const threshold = numOption(p, 'remote-below', BASELINE_DEFAULTS.remoteThreshold, 'evaluate');
   // Bad data is reported before any GPU work.
   const data = await readDataFile(dataArg === 'default' ? defaultDataFile() : dataArg);
   await initEngine();
@@ -55,19 +64,28 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
     const splitSeed = intOption(p, 'split-seed', provenance?.seeds?.split_seed ?? 0, 0, 'evaluate');
     let records: readonly TaskRecord[] = dataset.records;
     let splitSource: string | null = null;
+    let train: readonly TaskRecord[] = [];
     if (split !== 'all') {
       const s = await splitDataset(dataset, splitSeed);
       records = s.parts[split as 'test' | 'valid' | 'train'];
+      train = s.parts.train;
       splitSource = s.splitFile ?? `computed stratified 80/10/10 split, seed ${splitSeed}`;
       if (!records.length) throw new FormatError(data.file, `the ${split} split of task ${task} is empty (${dataset.records.length} records)`);
     }
     const r = await evaluateClassifier(clf.model, clf.head, records, names, { batchSize, tokenBudget, maxLength });
     const leftOut = dataset.leftOut.map((l) => ({ count: l.count, reason: l.reason }));
+    let comparison: { view: RemoteView; rows: BaselineRow[] } | null = null;
+    if (withBaselines) {
+      const view = remoteView(train, records, threshold);
+      const model = baselineRow('model', `${clf.checkpoint.path}`, records, argmaxRows(r.logits, names.length), names, view, 0);
+      comparison = { view, rows: [model, ...runBaselines(train, records, names, { maxLength: maxLength >= 1022 ? null : maxLength, dipeptides: false, remoteThreshold: threshold }, view)] };
+    }
     if (p.flags.has('json')) {
       console.log(JSON.stringify({
         model: clf.checkpoint.path, data: data.file, data_sha256: data.sha256, task, split, split_source: splitSource,
         records: records.length, left_out: leftOut, left_out_total: leftOut.reduce((a, l) => a + l.count, 0),
         loss: r.loss, ...r.metrics,
+        ...(comparison ? { remote_threshold: threshold, remote_records: comparison.view.remote.length, comparison: comparison.rows.map(({ metrics: _m, ...x }) => x) } : {}),
       }));
       return;
     }
@@ -76,6 +94,10 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
     for (const line of describeLeftOut(dataset)) console.log(`  left out: ${line}`);
     console.log(`loss ${r.loss.toFixed(4)}`);
     console.log(formatMetrics(r.metrics));
+    if (comparison) {
+      console.log('');
+      printBaselineTable(comparison.rows, comparison.view);
+    }
   } finally {
     disposeClassifier(clf);
   }

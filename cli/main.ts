@@ -5,6 +5,7 @@
  */
 import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './args.js';
+import { BASELINE_USAGE, baselineCommand } from './baseline.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './experiment.js';
 import { EXTRACT_USAGE, extract } from './extract.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
+  baseline: { run: baselineCommand, usage: BASELINE_USAGE },
   neurons: { run: neuronsCommand, usage: NEURONS_USAGE },
   experiment: { run: experimentCommand, usage: EXPERIMENT_USAGE },
   serve: { run: serveCommand, usage: SERVE_USAGE },
