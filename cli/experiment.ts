@@ -19,6 +19,7 @@ import { QK_UNITS, type QkUnits } from '../kn/pairs.js';
 import { DAI_REFINED, type RefinedOptions } from '../kn/refined.js';
 import { SMOKE_TEST_RECORDS, TEST_METRICS, type TestMetric } from '../kn/tests.js';
 import { resolveModel } from '../model/assets.node.js';
+import { BASELINE_DEFAULTS, runBaselines } from '../train/baseline_report.js';
 import { parseModules } from '../kn/layout.js';
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { type Ranking, RANKINGS } from '../kn/select.js';
@@ -225,6 +226,8 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
         disposeClassifier(t.clf);
       }
     }
+    // The baselines on exactly the study's test records and crop, for scale.
+    const baselines = runBaselines(split.parts.train, r.tested, setup.classNames, { ...BASELINE_DEFAULTS, maxLength });
     const meta: Record<string, unknown> = {
       model: setup.modelName, model_path: clf.checkpoint.path, architecture: `${clf.config.name}: ${clf.config.numLayers} layers, dim ${clf.config.embedDim}, ${clf.config.attentionHeads} heads`,
       task: setup.task, classes: setup.classNames, data: split.dataset.file, data_sha256: split.dataset.sha256, preset: presetName,
@@ -242,7 +245,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       started_at: started.toISOString(), wall_seconds: (Date.now() - started.getTime()) / 1000, stage_seconds: r.seconds,
       machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version }, adapter: rt().info.description,
     };
-    const files = await writeReport(out, r, meta, nullResults);
+    const files = await writeReport(out, r, meta, nullResults, baselines);
     if (!quiet) {
       console.error(`experiment: ${provenanceLine(meta)}`);
       for (const v of r.verdicts.beats_random) console.error(`experiment: ${v.statement}`);

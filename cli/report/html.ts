@@ -4,6 +4,7 @@
  */
 import type { Density } from '../../kn/density.js';
 import type { AblationRow, NullResult, StudyResult } from '../../kn/study.js';
+import type { BaselineRow } from '../../train/baseline_report.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
 import { banner, classEditTable, contrastTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
@@ -36,7 +37,7 @@ function densityTables(d: Density, caption: string): string {
 }
 
 /** The page. `provenance` is the caption stamped on every table; `meta` is listed in full at the end. */
-export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = []): string {
+export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = []): string {
   const stripXml = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, '');
   const c = r.completeness;
   const completeness = c
@@ -63,7 +64,8 @@ ul.method li { margin: 0.3em 0; }
 <h1>Knowledge neurons in ${esc(String(meta.model ?? 'the model'))}</h1>
 <p>${esc(provenance)}</p>
 ${banner(r, meta)}
-${table(`Unablated model. ${provenance}`, ['accuracy', 'macro-F1', 'test records'], [[f3(r.unablated.accuracy), f3(r.unablated.macro_f1), String(r.tested.length)]])}
+${table(`The unablated model beside baselines that learn no representation, on the same ${r.tested.length} test records and crop (trained on the task's training split). ${provenance}`, ['method', 'accuracy', 'macro-F1'],
+    [['model (unablated)', f3(r.unablated.accuracy), f3(r.unablated.macro_f1)], ...baselines.map((b) => [b.name, f3(b.accuracy), f3(b.macro_f1)])])}
 <h2>Verdicts</h2>
 ${r.verdicts.beats_random.map((v) => `<p class="verdict">${esc(v.statement)}</p>`).join('\n')}
 <p class="statement">${esc(r.verdicts.key_density.statement)}</p>

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { saveScores } from '../../kn/scores_io.js';
 import type { NullResult, StudyResult } from '../../kn/study.js';
+import type { BaselineRow } from '../../train/baseline_report.js';
 import { reportHtml } from './html.js';
 import { densityHeatmap, fractionPlot } from './plots.js';
 
@@ -42,7 +43,7 @@ export function provenanceLine(meta: Record<string, unknown>): string {
 }
 
 /** Writes the report into `dir` (created); returns the files written. */
-export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>, nulls: readonly NullResult[] = []): Promise<string[]> {
+export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = []): Promise<string[]> {
   mkdirSync(join(dir, 'scores'), { recursive: true });
   const caption = provenanceLine(meta);
   const figures = {
@@ -59,6 +60,7 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
   const results = {
     meta,
     unablated: r.unablated,
+    baselines: baselines.map(({ metrics: _m, seconds: _s, ...b }) => b),
     rows,
     tests: r.tests,
     verdicts: r.verdicts,
@@ -89,6 +91,6 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
   await saveScores(join(dir, 'scores', 'activation.safetensors'), r.activation);
   await saveScores(join(dir, 'scores', 'ig.safetensors'), r.ig);
   // The page last: when it exists, everything it refers to does.
-  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls)));
+  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls, baselines)));
   return [...files.map(([n]) => n), 'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
 }
