@@ -50,7 +50,7 @@ export function motifsJson(x: Explanations): string {
 const CSV_COLUMNS = [
   'module', 'layer', 'index', 'class', 'classes', 'score', 'consensus', 'max_ic', 'top_record', 'top_position', 'top_window', 'top_activation',
   'best_class', 'best_class_q', 'best_subclass', 'best_subclass_q', 'n_term_mean', 'core_mean', 'c_term_mean', 'length_spearman', 'detector',
-  'zero_p_before', 'zero_change', 'random_index', 'random_change',
+  'cutoff_tied', 'cutoff_kept', 'zero_p_before', 'zero_change', 'random_index', 'random_change',
 ] as const;
 
 function csvField(v: unknown): string {
@@ -73,7 +73,7 @@ export function motifsCsv(x: Explanations): string {
       max_ic: Math.max(0, ...c.logo.columns.map((col) => col.ic)), top_record: top?.record, top_position: top?.position, top_window: top?.window, top_activation: top?.activation,
       best_class: cls?.label, best_class_q: cls?.q_value, best_subclass: sub?.label, best_subclass_q: sub?.q_value,
       n_term_mean: c.position_profile.regions.n_term, core_mean: c.position_profile.regions.core, c_term_mean: c.position_profile.regions.c_term,
-      length_spearman: c.length_correlation.spearman, detector: c.detector.kind ?? '',
+      length_spearman: c.length_correlation.spearman, detector: c.detector.kind ?? '', cutoff_tied: c.cutoff_ties.tied, cutoff_kept: c.cutoff_ties.kept,
       zero_p_before: z?.p_before, zero_change: z?.change, random_index: z?.random.index, random_change: z?.random.change,
     };
     return CSV_COLUMNS.map((k) => csvField(row[k])).join(',');
@@ -148,7 +148,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
       const cls = c.enrichment.find((r) => r.level === 'class');
       const z = c.zero_effect;
       console.log(`  ${c.module.padEnd(8)} layer ${c.layer} neuron ${String(c.index).padEnd(5)} ${c.class.padEnd(22)} ${c.consensus}  top class ${cls ? `${cls.label} q ${cls.q_value.toPrecision(2)}` : '-'}` +
-        `${c.detector.kind ? `  [${c.detector.kind} detector]` : ''}${z ? `  zeroed: p ${z.change >= 0 ? '+' : ''}${z.change.toFixed(4)} (random ${z.random.change >= 0 ? '+' : ''}${z.random.change.toFixed(4)})` : ''}`);
+        `${c.detector.kind ? `  [${c.detector.kind} detector]` : ''}${c.cutoff_ties.tied > c.cutoff_ties.kept ? `  (${c.cutoff_ties.tied} records tie at the cut-off)` : ''}${z ? `  zeroed: p ${z.change >= 0 ? '+' : ''}${z.change.toFixed(4)} (random ${z.random.change >= 0 ? '+' : ''}${z.random.change.toFixed(4)})` : ''}`);
     }
     if (result.clusters.length) console.log(`logo clusters: ${result.clusters.map((g) => `{${g.members.join(', ')}} ${g.consensus}`).join('; ')}`);
   } finally {

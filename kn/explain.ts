@@ -1,8 +1,9 @@
 /**
  * Neuron cards (issue 13, "what the neurons know"): for the top neurons of each class and module type,
  * by a score file's per-class means, what each responds to on a set of records:
- *   - its top windows (one per record, at the record's highest value, +-half residues) and their
- *     sequence logo (kn/logo.ts: small-sample corrected information content);
+ *   - its top windows (one per record, at the record's highest value, +-half residues; exact ties broken
+ *     by a seeded hash of the record id, never by the set's order, and counted) and their sequence logo
+ *     (kn/logo.ts: small-sample corrected information content);
  *   - which classes and EC sub-classes the top windows' records belong to against the set
  *     (kn/neuron_card.ts: one-sided Fisher, Benjamini-Hochberg within neuron and level);
  *   - a position profile and the Spearman correlation of per-record mean activation with length, with
@@ -26,6 +27,7 @@ import { editHook, scaleEdit } from './ablate.js';
 import { moduleScores, neuronLayout, sameLayout } from './layout.js';
 import { type Logo, clusterLogos, consensus, sequenceLogo } from './logo.js';
 import {
+  type CutoffTies,
   type DetectorCall,
   type EnrichmentRow,
   type LengthCorrelation,
@@ -104,6 +106,11 @@ export interface NeuronCard extends NeuronRef {
   readonly position_profile: PositionProfile;
   readonly length_correlation: LengthCorrelation;
   readonly detector: DetectorCall;
+  /**
+   * Records tied exactly with the last kept window, and how many of them were kept: when tied > kept the
+   * choice among them was a seeded hash of the record id, and enrichment among them is chance.
+   */
+  readonly cutoff_ties: CutoffTies;
   readonly zero_effect: ZeroEffect | null;
 }
 
@@ -171,12 +178,17 @@ export function jaccardMatrix(topSets: readonly (readonly string[])[]): number[]
   return topSets.map((a) => topSets.map((b) => jaccard(a, b)));
 }
 
+/** FNV-1a hash of a string, from a seed: ids to class-blind tie-breaks and random streams. */
+function hash(text: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}
+
 /** A random index in [0, W) other than `index`, from a stream seeded by (seed, neuron). */
 function randomPartner(n: NeuronRef, W: number, seed: number): number {
   if (W < 2) return n.index;
-  let h = seed >>> 0;
-  for (const ch of neuronKey(n)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  const j = Math.floor(mulberry32(h)() * (W - 1));
+  const j = Math.floor(mulberry32(hash(neuronKey(n), seed))() * (W - 1));
   return j >= n.index ? j + 1 : j;
 }
 
@@ -243,7 +255,8 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
   const keep = o.windows ?? 20;
   const half = o.half ?? 7;
   const { neurons, topSets } = chooseNeurons(scores, o.top ?? 2, o.modules ?? NEURON_MODULES);
-  const acc = neurons.map(() => new NeuronAccumulator(keep));
+  const tiebreak = (r: number): number => hash(records[r]!.id, o.seed ?? 0);
+  const acc = neurons.map(() => new NeuronAccumulator(keep, tiebreak));
   await neuronPositions(model, head, records, neurons, {
     batching: o.batching,
     attribution: method === 'ig',
@@ -277,7 +290,7 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
       class: classNames[n.classes[0]!]!, classes: n.classes.map((c) => classNames[c]!), score: n.score,
       windows, logo, consensus: consensus(logo),
       enrichment: [...enrichment('class', classLabels, topRecords), ...(hasEc ? enrichment('subclass', subLabels, topRecords) : [])],
-      position_profile: profile, length_correlation: length, detector: detectorCall(profile, length),
+      position_profile: profile, length_correlation: length, detector: detectorCall(profile, length), cutoff_ties: acc[k]!.cutoffTies(),
       zero_effect: zero ? zero[k]! : null,
     };
   });

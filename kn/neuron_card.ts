@@ -46,6 +46,8 @@ export interface WindowCandidate {
   readonly attribution?: number;
   /** The value that ranked it (activation or attribution). */
   readonly rank: number;
+  /** Breaks exact ties of rank (smaller first). */
+  readonly tiebreak: number;
 }
 
 /** Mean activation per region and per relative-position bin, and where the top windows sit. */
@@ -60,6 +62,14 @@ export interface PositionProfile {
   readonly bins: (number | null)[];
   /** Top windows whose centre lies in each region. */
   readonly top_windows: { readonly n_term: number; readonly core: number; readonly c_term: number };
+}
+
+/** How exact ties at the cut-off affected the choice of top windows. */
+export interface CutoffTies {
+  /** Records whose best value equals the last kept window's. */
+  readonly tied: number;
+  /** Of those, how many were kept (the rest lost a seeded tie-break). */
+  readonly kept: number;
 }
 
 /** Spearman's rho of per-record mean activation against sequence length. */
@@ -79,8 +89,14 @@ const zeroRegions = (): Regions => ({ n_term: 0, core: 0, c_term: 0 });
 
 /**
  * Streams one neuron's per-residue values and keeps what its card needs: the `keep` best candidates
- * (one per record, ranked by `rank` values, ties to the earlier record then residue), region and bin
- * sums of the activation, and each record's mean activation and full length.
+ * (one per record, ranked by `rank` values; exact ties go to the smaller `tiebreak(record)`, then the
+ * earlier residue), region and bin sums of the activation, and each record's mean activation, best value
+ * and full length.
+ *
+ * Exact ties are common (a layer-0 unit's value at a residue depends on the token alone, so every record
+ * starting with M ties at residue 1); with the default tie-break, the record index, the kept windows
+ * would follow the order of the set (grouped by class) and fake a class enrichment. Callers that test
+ * enrichment pass a tie-break that ignores the class, e.g. a seeded hash of the record id.
  */
 export class NeuronAccumulator {
   private readonly top: WindowCandidate[] = [];
@@ -91,8 +107,9 @@ export class NeuronAccumulator {
   private readonly means: number[] = [];
   private readonly lengths: number[] = [];
   private readonly lengthOf = new Map<number, number>();
+  private readonly bests: number[] = [];
 
-  constructor(private readonly keep: number) {
+  constructor(private readonly keep: number, private readonly tiebreak: (record: number) => number = (r) => r) {
     if (!(Number.isInteger(keep) && keep >= 1)) throw new Error(`NeuronAccumulator: keep ${keep}, expected a positive integer`);
   }
 
@@ -120,7 +137,8 @@ export class NeuronAccumulator {
     this.means.push(sum / n);
     this.lengths.push(length);
     this.lengthOf.set(record, length);
-    const c: WindowCandidate = { record, position: best, activation: activations[best]!, rank: rank[best]!, ...(attributions ? { attribution: attributions[best]! } : {}) };
+    this.bests.push(rank[best]!);
+    const c: WindowCandidate = { record, position: best, activation: activations[best]!, rank: rank[best]!, tiebreak: this.tiebreak(record), ...(attributions ? { attribution: attributions[best]! } : {}) };
     // Insert in order (descending rank, then record, then position); drop beyond `keep`.
     let at = this.top.length;
     while (at > 0 && after(this.top[at - 1]!, c)) at--;
@@ -133,6 +151,13 @@ export class NeuronAccumulator {
   /** The kept candidates, best first. */
   topWindows(): readonly WindowCandidate[] {
     return this.top;
+  }
+
+  /** Exact ties at the cut-off (the last kept window's value); none kept gives zeros. */
+  cutoffTies(): CutoffTies {
+    const last = this.top[this.top.length - 1];
+    if (!last) return { tied: 0, kept: 0 };
+    return { tied: this.bests.filter((b) => b === last.rank).length, kept: this.top.filter((c) => c.rank === last.rank).length };
   }
 
   /** The position profile so far. */
@@ -159,6 +184,7 @@ export class NeuronAccumulator {
 /** True when candidate a ranks after b. */
 function after(a: WindowCandidate, b: WindowCandidate): boolean {
   if (a.rank !== b.rank) return a.rank < b.rank;
+  if (a.tiebreak !== b.tiebreak) return a.tiebreak > b.tiebreak;
   if (a.record !== b.record) return a.record > b.record;
   return a.position > b.position;
 }

@@ -72,7 +72,11 @@ test('position profile: regions, relative bins and an N-terminal detector', () =
   // 850 residues; in the 40- and 50-residue records the N-terminal span takes the overlap (10 and 20 left to c_term).
   assert.equal(p.residues, { n_term: 300, core: 280, c_term: 10 + 20 + 8 * 30 });
   assert.equal(p.top_windows, { n_term: 5, core: 0, c_term: 0 });
-  assert.equal(acc.topWindows().map((w) => [w.record, w.position]), [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], 'ties: earlier record, first residue');
+  assert.equal(acc.topWindows().map((w) => [w.record, w.position]), [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], 'ties: default tie-break the record, then the first residue');
+  assert.equal(acc.cutoffTies(), { tied: 10, kept: 5 });
+  const blind = new NeuronAccumulator(3, (r) => (r * 7) % 10);
+  for (let r = 0; r < 10; r++) blind.add(r, 50, new Float32Array(50).fill(1));
+  assert.equal(blind.topWindows().map((w) => w.record), [0, 3, 6], 'a given tie-break orders exact ties');
   assert.is(p.bins.length, PROFILE_BINS);
   assert.ok(p.bins[0]! > 0 && p.bins.slice(2).every((b) => b === 0), `bins ${p.bins}`);
   const len = acc.lengthCorrelation();
@@ -169,6 +173,11 @@ test('explain on the planted model: HExxH tops the HE unit\'s logo, its windows 
     assert.ok(Math.abs(z.change) > 1e-4, `zeroing the HE unit changes p(c1): ${z.change}`);
     assert.is.not(z.random.index, MOTIF_UNIT);
     assert.is(z.random.change, 0, 'zeroing a silent unit changes nothing');
+    // The silent unit ties on all 30 records: its 10 windows are a class-blind draw, and say so.
+    const silent = ex.neurons.find((c) => c.index === 0)!;
+    assert.equal(silent.cutoff_ties, { tied: 30, kept: 10 });
+    assert.ok(new Set(silent.windows.map((w) => w.class)).size > 1, 'tie-break by hashed id, not by the set order (grouped by class)');
+    assert.is(card.cutoff_ties.kept, card.cutoff_ties.tied, 'the HE unit loses no tied record (identical motifs give identical values)');
     assert.equal(ex.clusters.filter((g) => g.members.includes(`ffn_in:0:${MOTIF_UNIT}`)), [], 'no other neuron shares the motif');
   } finally {
     disposeTiny(u);
