@@ -51,7 +51,8 @@ export function logoSvg(logo: Logo, o: LogoSvgOptions = {}): string {
   const left = 44;
   const top = o.title ? 26 : 10;
   const bottom = 30;
-  const width = left + cols * colW + 10;
+  // Wide enough for the title too (about 0.58 em per character at 12 px).
+  const width = Math.max(left + cols * colW + 10, o.title ? left + o.title.length * 12 * 0.58 + 10 : 0);
   const height = top + plotH + bottom;
   const base = top + plotH; // y of 0 bits
   const ppb = plotH / maxBits; // pixels per bit
