@@ -1,8 +1,9 @@
 /**
- * `esm-kn neurons score|select|ablate|edit|density`: the knowledge-neuron study one step at a time.
+ * `esm-kn neurons score|select|ablate|edit|density|explain`: the knowledge-neuron study one step at a time.
  * score writes a safetensors file of per-example neuron scores; select turns one into a JSON file of
  * kept neurons; ablate measures a model with those selections; edit suppresses and amplifies each
- * class's top neurons; density reports where the global top neurons sit. `esm-kn experiment` runs
+ * class's top neurons; density reports where the global top neurons sit; explain (cli/neurons_explain.ts)
+ * writes a card per top neuron. `esm-kn experiment` runs
  * them all and writes a report.
  */
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { type StudySetup, loadStudySetup } from './study_setup.js';
 import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { countOrAll, fractionList, percent, rankingList, taskOption } from './experiment.js';
 import { progressBar } from './progress.js';
+import { EXPLAIN_USAGE, explainCommand } from './neurons_explain.js';
 
 /** Usage text (esm-kn --help). */
 export const NEURONS_USAGE = `esm-kn neurons score MODEL --out FILE.safetensors [--method ig|activation|abs-activation]
@@ -37,6 +39,7 @@ esm-kn neurons select SCORES --out FILE.json [--fractions 1 5 10 20 50] [--ranki
 esm-kn neurons ablate MODEL SELECTION [--replacement zero|mean --means ACTIVATION_SCORES] [--json] [--out FILE.json]
 esm-kn neurons edit MODEL SCORES [--top 1] [--json]
 esm-kn neurons density SCORES [--top 1] [--bootstrap 200] [--json]
+${EXPLAIN_USAGE}
   Data options of score, ablate and edit: [--data default] [--task T] [--split-seed N] [--test-examples N|all]
   [--seed 0] [--max-len 1022] [--batch-size N] [--quiet]; --batch-size N sequences per batch; by default up to 64
   sequences and 4,096 tokens, padding included. score uses --examples records per class of the
@@ -236,7 +239,7 @@ async function density(argv: readonly string[]): Promise<void> {
   console.log(d.keyStatement);
 }
 
-const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = { score, select, ablate, edit, density };
+const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = { score, select, ablate, edit, density, explain: explainCommand };
 
 /** Runs `esm-kn neurons SUBCOMMAND ...`. */
 export async function neuronsCommand(argv: readonly string[]): Promise<void> {

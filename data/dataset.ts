@@ -112,6 +112,8 @@ export interface LabelledRecord {
   readonly sequence: string;
   /** 1-based line of the record in its file. */
   readonly line: number;
+  /** Full EC numbers as in the file ('2.7.11.1' or '2.3.1.269;2.4.1.83'); absent when the file has none. */
+  readonly ec?: string;
 }
 
 /** A parsed data file. */
@@ -130,6 +132,8 @@ export interface TaskRecord {
   /** Class index into the task's classNames. */
   readonly label: number;
   readonly source: string;
+  /** Full EC numbers carried from the data file when it has them (sub-class enrichment, kn/explain.ts). */
+  readonly ec?: string;
 }
 
 /** Records a task did not use, and why. */
@@ -207,23 +211,25 @@ export function parseEnzymeTsv(text: string, file = '<input>'): LabelledRecord[]
     if (seen !== undefined) throw new FormatError(file, `${where}: duplicate accession (first at line ${seen})`);
     firstLine.set(id, n);
     const ecClass = parseEcClass(fields[iClass]!.trim(), file, where);
-    if (iEc >= 0) checkEc(fields[iEc]!, ecClass, file, where);
+    const ec = iEc >= 0 ? checkEc(fields[iEc]!, ecClass, file, where) : '';
     const sequence = checkSequence(fields[iSeq]!.trim(), file, where);
-    records.push({ id, ecClass, source: iSource >= 0 ? fields[iSource]!.trim() : file, sequence, line: n });
+    records.push({ id, ecClass, source: iSource >= 0 ? fields[iSource]!.trim() : file, sequence, line: n, ...(ec ? { ec } : {}) });
   }
   if (records.length === 0) throw new FormatError(file, 'no records after the header');
   return records;
 }
 
-function checkEc(ec: string, ecClass: number, file: string, where: string): void {
+/** Checks an ec field against ec_class and returns its EC numbers joined by ';' ('' when empty). */
+function checkEc(ec: string, ecClass: number, file: string, where: string): string {
   const numbers = ec.split(';').map((s) => s.trim()).filter((s) => s !== '');
   if (ecClass === 0 && numbers.length > 0) throw new FormatError(file, `${where}: ec_class 0 (non-enzyme) but ec is '${ec.trim()}'`);
   if (ecClass !== 0 && numbers.length === 0) throw new FormatError(file, `${where}: ec_class ${ecClass} but the ec column is empty`);
   const wrong = numbers.find((e) => e.split('.')[0] !== String(ecClass));
   if (wrong !== undefined) throw new FormatError(file, `${where}: EC number '${wrong}' is not in class ${ecClass} given by ec_class`);
+  return numbers.join(';');
 }
 
-/** Parses labelled FASTA: `>ACCESSION ec_class=N [source=NAME] [free text]`. */
+/** Parses labelled FASTA: `>ACCESSION ec_class=N [source=NAME] [ec=2.7.11.1;2.7.12.2] [free text]`. */
 export function parseLabelledFasta(text: string, file = '<input>'): LabelledRecord[] {
   return parseFasta(text, file).map((r) => {
     const where = `line ${r.line}: record '${r.label}'`;
@@ -232,7 +238,9 @@ export function parseLabelledFasta(text: string, file = '<input>'): LabelledReco
     if (label === undefined) throw new FormatError(file, `${where}: header has no label (expected '>${r.label} ec_class=N', N = 0 for non-enzyme or 1-7)`);
     const ecClass = parseEcClass(label.slice('ec_class='.length), file, where);
     const source = words.find((w) => w.startsWith('source='))?.slice('source='.length) || file;
-    return { id: r.label, ecClass, source, sequence: checkSequence(r.sequence, file, where), line: r.line };
+    const ecWord = words.find((w) => w.startsWith('ec='));
+    const ec = ecWord === undefined ? '' : checkEc(ecWord.slice('ec='.length), ecClass, file, where);
+    return { id: r.label, ecClass, source, sequence: checkSequence(r.sequence, file, where), line: r.line, ...(ec ? { ec } : {}) };
   });
 }
 
@@ -284,7 +292,7 @@ export function selectTask(data: DataFile, task: TaskName = DEFAULT_TASK): TaskD
       excludedLength[r.ecClass === 0 ? 0 : 1]!++;
       continue;
     }
-    records.push({ id: r.id, sequence: r.sequence, label, source: r.source });
+    records.push({ id: r.id, sequence: r.sequence, label, source: r.source, ...(r.ec ? { ec: r.ec } : {}) });
     classCounts[label]!++;
   }
   const leftOut: LeftOut[] = [];

@@ -45,7 +45,7 @@ test('task ec: the 7 enzyme classes at all lengths, non-enzymes left out', async
   const lengths = ds.records.map((r) => r.sequence.length);
   assert.is(Math.min(...lengths), 4);
   assert.is(Math.max(...lengths), 1022);
-  assert.equal(ds.records[0], { id: 'A0A024RBG1', sequence: ds.records[0]!.sequence, label: 2, source: 'CLEAN-split10' }, 'EC 3.6.1.52 is class index 2');
+  assert.equal(ds.records[0], { id: 'A0A024RBG1', sequence: ds.records[0]!.sequence, label: 2, source: 'CLEAN-split10', ec: '3.6.1.52' }, 'EC 3.6.1.52 is class index 2');
 });
 
 test('tasks enzyme and ec+non: every class restricted to 201-400 residues', async () => {
@@ -75,7 +75,7 @@ const tsv = (...rows: string[]): string => [HEADER, ...rows].join('\n') + '\n';
 test('TSV: columns found by name, CRLF, blank lines, lower case upper-cased, optional ec and source', async () => {
   const recs = parseEnzymeTsv(tsv('P1\t1.1.1.1\t1\tA\tmkv', '', 'P2\t\t0\tB\tWWW').replace(/\n/g, '\r\n'), 'x.tsv');
   assert.equal(recs, [
-    { id: 'P1', ecClass: 1, source: 'A', sequence: 'MKV', line: 2 },
+    { id: 'P1', ecClass: 1, source: 'A', sequence: 'MKV', line: 2, ec: '1.1.1.1' },
     { id: 'P2', ecClass: 0, source: 'B', sequence: 'WWW', line: 4 },
   ]);
   const minimal = parseEnzymeTsv('sequence\taccession\tec_class\nACD\tQ9\t7\n', 'min.tsv');
@@ -93,6 +93,9 @@ test('labelled FASTA: >id ec_class=N [source=S], same records as the TSV', async
   assert.is(a.sha256, b.sha256, 'content hash ignores format, order and source');
   const c = await parseDataFile(tsv('P2\t\t0\tother\tWWW', 'P1\t2.2.3.4\t2\tA\tMKV'), 'x.tsv');
   assert.is.not(c.sha256, b.sha256, 'a label change changes the hash');
+  const withEc = parseLabelledFasta('>P3 ec_class=2 ec=2.7.1.1;2.4.2.2 kinase\nMK\n', 'x.fasta');
+  assert.is(withEc[0]!.ec, '2.7.1.1;2.4.2.2', 'optional ec= carries the full EC numbers');
+  assert.throws(() => parseLabelledFasta('>P3 ec_class=2 ec=3.1.1.1\nMK\n', 'x.fasta'), /EC number '3\.1\.1\.1' is not in class 2/);
 });
 
 const badTsv: [string, string, RegExp][] = [
@@ -142,7 +145,7 @@ test('files on disk: gzip or plain, TSV or FASTA by content; errors name the pat
     const hashes = await Promise.all(['a.tsv.gz', 'a.tsv', 'a.fa'].map(async (f) => (await readDataFile(join(dir, f))).sha256));
     assert.is(new Set(hashes).size, 1);
     const ec = await loadTask('ec', join(dir, 'a.tsv.gz'));
-    assert.equal(ec.records, [{ id: 'P1', sequence: 'MKV', label: 0, source: 'A' }]);
+    assert.equal(ec.records, [{ id: 'P1', sequence: 'MKV', label: 0, source: 'A', ec: '1.1.1.1' }]);
     await throwsFormat(() => loadTask('enzyme', join(dir, 'a.tsv')), /a\.tsv: no records for task enzyme/);
     writeFileSync(join(dir, 'bad.tsv.gz'), gzipSync(tsv('P1\t1.1.1.1\t1\tA\tMKV', 'P2\t\t0\tB\tW W')));
     await throwsFormat(() => readDataFile(join(dir, 'bad.tsv.gz')), /bad\.tsv\.gz: line 3: record 'P2': invalid character ' ' at residue 2/);

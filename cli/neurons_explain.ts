@@ -1,0 +1,157 @@
+/**
+ * `esm-kn neurons explain MODEL SCORES --out DIR`: a card per top neuron (kn/explain.ts) written as
+ * DIR/motifs.json, DIR/motifs.csv and one DIR/logo_<module>_<layer>_<index>.svg per neuron, each file
+ * atomically. `writeExplanations` is the writer `esm-kn experiment` can call with its own result.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initEngine } from '../engine/index.js';
+import { type TaskRecord, selectTask } from '../data/dataset.js';
+import { readDataFile } from '../data/files.node.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { FormatError } from '../io/errors.js';
+import { disposeClassifier } from '../model/classifier.js';
+import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
+import { stratifiedSample } from '../kn/examples.js';
+import { type Explanations, type NeuronCard, type WindowMethod, explainNeurons } from '../kn/explain.js';
+import { neuronLayout, parseModules, sameLayout } from '../kn/layout.js';
+import { logoSvg } from '../kn/logo_svg.js';
+import { loadScores } from '../kn/scores_io.js';
+import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
+import { countOrAll, taskOption } from './experiment.js';
+import { stageBars } from './progress.js';
+import { loadStudySetup } from './study_setup.js';
+
+/** Usage text of the subcommand (part of `esm-kn neurons --help`). */
+export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--top 2] [--method activation|ig] [--records test|FILE]
+                 [--modules ...] [--windows 20] [--zero-records 32] [--test-examples N|all] [--max-len 1022]
+  A card per top neuron of each class and module type (by SCORES' class means): top windows (+-7), logo,
+  class and EC sub-class enrichment, position profile, length correlation, zeroing against a random
+  neuron. --method ig ranks windows by per-residue gradient x activation. --records FILE: labelled FASTA
+  or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg.`;
+
+/** File name of a neuron's logo. */
+export function logoFileName(n: Pick<NeuronCard, 'module' | 'layer' | 'index'>): string {
+  return `logo_${n.module}_${n.layer}_${n.index}.svg`;
+}
+
+/** JSON numbers: infinite odds ratios as the strings "Infinity"/"-Infinity", NaN as null. */
+function jsonNumbers(_key: string, v: unknown): unknown {
+  if (typeof v !== 'number' || Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? null : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** motifs.json: the cards, the class top sets' Jaccard matrix and the logo clusters. */
+export function motifsJson(x: Explanations): string {
+  const neurons = x.neurons.map((c) => ({ ...c, logo_file: logoFileName(c) }));
+  return `${JSON.stringify({ format: 'esm-kn-neuron-cards', version: 1, ...x, neurons }, jsonNumbers, 1)}\n`;
+}
+
+const CSV_COLUMNS = [
+  'module', 'layer', 'index', 'class', 'classes', 'score', 'consensus', 'max_ic', 'top_record', 'top_position', 'top_window', 'top_activation',
+  'best_class', 'best_class_q', 'best_subclass', 'best_subclass_q', 'n_term_mean', 'core_mean', 'c_term_mean', 'length_spearman', 'detector',
+  'cutoff_tied', 'cutoff_kept', 'zero_p_before', 'zero_change', 'random_index', 'random_change',
+] as const;
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '' : String(v);
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** motifs.csv: one row per neuron, the card's headline numbers. */
+export function motifsCsv(x: Explanations): string {
+  const rows = x.neurons.map((c) => {
+    const best = (level: string) => c.enrichment.filter((r) => r.level === level)[0]; // rows are sorted by p
+    const top = c.windows[0];
+    const cls = best('class');
+    const sub = best('subclass');
+    const z = c.zero_effect;
+    const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+      module: c.module, layer: c.layer, index: c.index, class: c.class, classes: c.classes.join(';'), score: c.score, consensus: c.consensus,
+      max_ic: Math.max(0, ...c.logo.columns.map((col) => col.ic)), top_record: top?.record, top_position: top?.position, top_window: top?.window, top_activation: top?.activation,
+      best_class: cls?.label, best_class_q: cls?.q_value, best_subclass: sub?.label, best_subclass_q: sub?.q_value,
+      n_term_mean: c.position_profile.regions.n_term, core_mean: c.position_profile.regions.core, c_term_mean: c.position_profile.regions.c_term,
+      length_spearman: c.length_correlation.spearman, detector: c.detector.kind ?? '', cutoff_tied: c.cutoff_ties.tied, cutoff_kept: c.cutoff_ties.kept,
+      zero_p_before: z?.p_before, zero_change: z?.change, random_index: z?.random.index, random_change: z?.random.change,
+    };
+    return CSV_COLUMNS.map((k) => csvField(row[k])).join(',');
+  });
+  return `${[CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
+}
+
+/** Writes DIR/motifs.json, DIR/motifs.csv and a logo SVG per neuron (creating DIR), each atomically. */
+export async function writeExplanations(dir: string, x: Explanations): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const enc = new TextEncoder();
+  for (const c of x.neurons) {
+    const title = `${c.module} layer ${c.layer} neuron ${c.index} (${c.class}): ${c.consensus}, ${c.windows.length} windows`;
+    await writeFileAtomic(join(dir, logoFileName(c)), [enc.encode(logoSvg(c.logo, { title }))]);
+  }
+  await writeFileAtomic(join(dir, 'motifs.csv'), [enc.encode(motifsCsv(x))]);
+  await writeFileAtomic(join(dir, 'motifs.json'), [enc.encode(motifsJson(x))]);
+}
+
+function modulesOf(p: Parsed, cmd: string): NeuronModule[] {
+  try {
+    return p.lists.has('modules') ? parseModules(p.lists.get('modules')!) : [...NEURON_MODULES];
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message}`);
+  }
+}
+
+/** Runs `esm-kn neurons explain ...` (argv after "explain"). */
+export async function explainCommand(argv: readonly string[]): Promise<void> {
+  const cmd = 'neurons explain';
+  const p = parseArgs(argv, {
+    out: { kind: 'value' }, top: { kind: 'value' }, method: { kind: 'value' }, records: { kind: 'value' }, modules: { kind: 'list' },
+    windows: { kind: 'value' }, 'zero-records': { kind: 'value' }, 'test-examples': { kind: 'value' }, 'max-len': { kind: 'value' },
+    data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' }, seed: { kind: 'value' }, 'batch-size': { kind: 'value' }, quiet: { kind: 'flag' },
+  }, cmd);
+  if (p.positional.length !== 2) throw new UsageError(`${cmd}: needs MODEL SCORES\n${EXPLAIN_USAGE}`);
+  const [modelArg, scoresPath] = p.positional as [string, string];
+  const out = p.values.get('out');
+  if (!out) throw new UsageError(`${cmd}: --out DIR is required`);
+  const method = oneOf<WindowMethod>(p, 'method', ['activation', 'ig'], 'activation', cmd);
+  const top = intOption(p, 'top', 2, 1, cmd);
+  const windows = intOption(p, 'windows', 20, 1, cmd);
+  const zeroRecords = intOption(p, 'zero-records', 32, 1, cmd);
+  const seed = intOption(p, 'seed', 0, 0, cmd);
+  const modules = modulesOf(p, cmd);
+  const recordsArg = p.values.get('records') ?? 'test';
+  const perClass = countOrAll(p, 'test-examples', null, cmd);
+  const maxLength = Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd));
+  const batching = evalBatching(p, maxLength, cmd);
+  const scores = await loadScores(scoresPath);
+  await initEngine();
+  const setup = await loadStudySetup(modelArg, p.values.get('data') ?? 'default', taskOption(p, cmd), p.values.has('split-seed') ? intOption(p, 'split-seed', 0, 0, cmd) : undefined);
+  try {
+    if (!sameLayout(scores.layout, neuronLayout(setup.clf.config))) throw new FormatError(scoresPath, 'was computed on a model of another shape');
+    if (scores.classNames.join('\n') !== setup.classNames.join('\n')) throw new FormatError(scoresPath, `its classes (${scores.classNames.join(', ')}) are not the model's (${setup.classNames.join(', ')})`);
+    let pool: readonly TaskRecord[];
+    if (recordsArg === 'test') pool = setup.split.parts.test;
+    else pool = selectTask(await readDataFile(recordsArg), setup.task).records;
+    const records = stratifiedSample(pool, setup.classNames.length, perClass, seed);
+    if (!records.length) throw new FormatError(recordsArg, `no records of task ${setup.task} to explain on`);
+    const bars = stageBars(p.flags.has('quiet'), (stage) => (stage === 'positions' ? 'seq' : 'evals'));
+    const x = await explainNeurons(setup.clf.model, setup.clf.head, records, scores, {
+      batching, top, modules, windows, method, zeroRecords, seed, onProgress: bars,
+    });
+    const result: Explanations = {
+      ...x,
+      meta: { ...x.meta, model: setup.modelName, model_path: setup.clf.checkpoint.path, task: setup.task, scores: scoresPath, records_from: recordsArg === 'test' ? `test split (${setup.splitSource})` : recordsArg, data_sha256: setup.split.dataset.sha256 },
+    };
+    await writeExplanations(out, result);
+    console.log(`${result.neurons.length} neuron cards on ${records.length} records written to ${out} (motifs.json, motifs.csv, ${result.neurons.length} logos)`);
+    for (const c of result.neurons) {
+      const cls = c.enrichment.find((r) => r.level === 'class');
+      const z = c.zero_effect;
+      console.log(`  ${c.module.padEnd(8)} layer ${c.layer} neuron ${String(c.index).padEnd(5)} ${c.class.padEnd(22)} ${c.consensus}  top class ${cls ? `${cls.label} q ${cls.q_value.toPrecision(2)}` : '-'}` +
+        `${c.detector.kind ? `  [${c.detector.kind} detector]` : ''}${c.cutoff_ties.tied > c.cutoff_ties.kept ? `  (${c.cutoff_ties.tied} records tie at the cut-off)` : ''}${z ? `  zeroed: p ${z.change >= 0 ? '+' : ''}${z.change.toFixed(4)} (random ${z.random.change >= 0 ? '+' : ''}${z.random.change.toFixed(4)})` : ''}`);
+    }
+    if (result.clusters.length) console.log(`logo clusters: ${result.clusters.map((g) => `{${g.members.join(', ')}} ${g.consensus}`).join('; ')}`);
+  } finally {
+    disposeClassifier(setup.clf);
+  }
+}

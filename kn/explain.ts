@@ -1,0 +1,307 @@
+/**
+ * Neuron cards (issue 13, "what the neurons know"): for the top neurons of each class and module type,
+ * by a score file's per-class means, what each responds to on a set of records:
+ *   - its top windows (one per record, at the record's highest value, +-half residues; exact ties broken
+ *     by a seeded hash of the record id, never by the set's order, and counted) and their sequence logo
+ *     (kn/logo.ts: small-sample corrected information content);
+ *   - which classes and EC sub-classes the top windows' records belong to against the set
+ *     (kn/neuron_card.ts: one-sided Fisher, Benjamini-Hochberg within neuron and level);
+ *   - a position profile and the Spearman correlation of per-record mean activation with length, with
+ *     length and terminal detectors named (detectorCall);
+ *   - the change in its class's mean probability on that class's records when it alone is zeroed, next
+ *     to a random neuron of the same module and layer zeroed alone;
+ * and across neurons the Jaccard overlap of the classes' top sets and clusters of near-identical logos.
+ *
+ * Windows are ranked by activation (method 'activation') or by per-residue gradient x activation of
+ * the true-class probability (method 'ig', kn/positions.ts: the integrand of integrated gradients at the
+ * input, a one-node approximation, not the m-step IG of the scores). Browser-safe: no Node built-ins;
+ * cli/neurons_explain.ts writes the files.
+ *
+ * Axis letters: C classes, N neurons of the model, R records.
+ */
+import type { TaskRecord } from '../data/dataset.js';
+import { type EvalBatching, classifierLogits, softmaxRows } from '../model/classifier.js';
+import { NEURON_MODULES, type EsmModel, type NeuronModule } from '../model/esm.js';
+import type { ClassifierHead } from '../model/head.js';
+import { editHook, scaleEdit } from './ablate.js';
+import { moduleScores, neuronLayout, sameLayout } from './layout.js';
+import { type Logo, clusterLogos, consensus, sequenceLogo } from './logo.js';
+import {
+  type CutoffTies,
+  type DetectorCall,
+  type EnrichmentRow,
+  type LengthCorrelation,
+  NeuronAccumulator,
+  type PositionProfile,
+  detectorCall,
+  ecSubclasses,
+  enrichment,
+  sequenceWindow,
+} from './neuron_card.js';
+import { type NeuronRef, neuronKey, neuronPositions } from './positions.js';
+import { type NeuronScores, classScores } from './scores.js';
+import { topIndices } from './select.js';
+import { jaccard, mulberry32 } from './stats.js';
+
+/** What ranks a neuron's windows. */
+export type WindowMethod = 'activation' | 'ig';
+
+/** Options of explainNeurons. */
+export interface ExplainOptions {
+  readonly batching: EvalBatching;
+  /** Neurons per class and module type (default 2), ranked over all layers by the class's mean score. */
+  readonly top?: number;
+  /** Module types explained (default all). */
+  readonly modules?: readonly NeuronModule[];
+  /** Top windows per neuron (default 20) and residues on each side of a window's centre (default 7). */
+  readonly windows?: number;
+  readonly half?: number;
+  readonly method?: WindowMethod;
+  /** Records of the neuron's class used for the zeroing effect (default 32, the first ones in set order). */
+  readonly zeroRecords?: number;
+  /** Seed of the random control neurons (default 0). */
+  readonly seed?: number;
+  /** Logo similarity that joins two neurons' logos in one cluster (default 0.8). */
+  readonly clusterThreshold?: number;
+  /** (stage, done, total) after each batch of 'positions' (records) and each 'zeroing' evaluation. */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** One top window of a neuron. */
+export interface CardWindow {
+  readonly record: string;
+  /** 1-based residue at the window's centre. */
+  readonly position: number;
+  readonly window: string;
+  readonly activation: number;
+  readonly attribution?: number;
+  /** The record's class name and full EC numbers. */
+  readonly class: string;
+  readonly ec?: string;
+}
+
+/** Zeroing the neuron alone against zeroing a random neuron of the same module and layer alone. */
+export interface ZeroEffect {
+  /** Records of the neuron's class the means run over. */
+  readonly records: number;
+  /** Mean probability of the class, unedited. */
+  readonly p_before: number;
+  /** With the neuron zeroed, and the change (after - before). */
+  readonly p_after: number;
+  readonly change: number;
+  readonly random: { readonly index: number; readonly p_after: number; readonly change: number };
+}
+
+/** A neuron's card. */
+export interface NeuronCard extends NeuronRef {
+  /** The first class it is a top neuron of, and every such class (in class order). */
+  readonly class: string;
+  readonly classes: readonly string[];
+  /** Its mean score for `class` in the score file. */
+  readonly score: number;
+  readonly windows: readonly CardWindow[];
+  readonly logo: Logo;
+  readonly consensus: string;
+  readonly enrichment: readonly EnrichmentRow[];
+  readonly position_profile: PositionProfile;
+  readonly length_correlation: LengthCorrelation;
+  readonly detector: DetectorCall;
+  /**
+   * Records tied exactly with the last kept window, and how many of them were kept: when tied > kept the
+   * choice among them was a seeded hash of the record id, and enrichment among them is chance.
+   */
+  readonly cutoff_ties: CutoffTies;
+  readonly zero_effect: ZeroEffect | null;
+}
+
+/** A group of neurons with near-identical logos. */
+export interface LogoCluster {
+  /** neuronKey of each member ("ffn_in:1:37"). */
+  readonly members: readonly string[];
+  /** The first member's consensus. */
+  readonly consensus: string;
+}
+
+/** Every card and the comparisons across them. */
+export interface Explanations {
+  readonly neurons: readonly NeuronCard[];
+  readonly class_names: readonly string[];
+  /** Per class, the neuronKeys of its top set (over the explained modules). */
+  readonly top_sets: readonly (readonly string[])[];
+  /** (C, C) Jaccard index of the classes' top sets. */
+  readonly jaccard: readonly (readonly number[])[];
+  /** Groups of two or more neurons whose logos match (kn/logo.ts clusterLogos). */
+  readonly clusters: readonly LogoCluster[];
+  readonly meta: Readonly<Record<string, unknown>>;
+}
+
+/** A neuron chosen for a card and the classes it is top for. */
+export interface ChosenNeuron extends NeuronRef {
+  readonly classes: number[];
+  /** Its mean score for its first class. */
+  readonly score: number;
+}
+
+/**
+ * The top `top` neurons of each class and module type by the class's mean score, ranked over all
+ * layers of the module type (ties to the lower index). A neuron top for several classes is chosen once.
+ * Returns the distinct neurons (in order of first choice) and each class's top set.
+ */
+export function chooseNeurons(scores: NeuronScores, top: number, modules: readonly NeuronModule[] = NEURON_MODULES): { neurons: ChosenNeuron[]; topSets: string[][] } {
+  const layout = scores.layout;
+  const perClass = classScores(scores);
+  const chosen = new Map<string, { n: ChosenNeuron; classes: number[] }>();
+  const topSets = perClass.map((row, c) => {
+    const set: string[] = [];
+    for (const module of modules) {
+      const W = layout.widths[module];
+      const ms = moduleScores(layout, row, module);
+      for (const i of topIndices(ms, Math.min(top, ms.length))) {
+        const ref = { module, layer: Math.floor(i / W), index: i % W };
+        const key = neuronKey(ref);
+        set.push(key);
+        const seen = chosen.get(key);
+        if (seen) seen.classes.push(c);
+        else {
+          const classes = [c];
+          chosen.set(key, { n: { ...ref, classes, score: ms[i]! }, classes });
+        }
+      }
+    }
+    return set;
+  });
+  return { neurons: [...chosen.values()].map((v) => v.n), topSets };
+}
+
+/** The per-class top sets' Jaccard matrix (C, C). */
+export function jaccardMatrix(topSets: readonly (readonly string[])[]): number[][] {
+  return topSets.map((a) => topSets.map((b) => jaccard(a, b)));
+}
+
+/** FNV-1a hash of a string, from a seed: ids to class-blind tie-breaks and random streams. */
+function hash(text: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}
+
+/** A random index in [0, W) other than `index`, from a stream seeded by (seed, neuron). */
+function randomPartner(n: NeuronRef, W: number, seed: number): number {
+  if (W < 2) return n.index;
+  const j = Math.floor(mulberry32(hash(neuronKey(n), seed))() * (W - 1));
+  return j >= n.index ? j + 1 : j;
+}
+
+/** Mean probability of class c over logits (R, C). */
+function meanProb(logits: Float32Array, C: number, c: number): number {
+  const p = softmaxRows(logits, C);
+  let s = 0;
+  for (let r = 0; r < p.length / C; r++) s += p[r * C + c]!;
+  return s / (p.length / C);
+}
+
+/** Zeroing effects of each card's neuron and its random partner on its class's records. */
+async function zeroEffects(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], neurons: readonly ChosenNeuron[], o: ExplainOptions): Promise<ZeroEffect[]> {
+  const layout = neuronLayout(model.config);
+  const C = head.numClasses;
+  const cap = o.zeroRecords ?? 32;
+  const byClass = new Map<number, { recs: TaskRecord[]; before: number }>();
+  const total = neurons.length * 2;
+  let done = 0;
+  const run = async (recs: readonly TaskRecord[], n: NeuronRef | null): Promise<Float32Array> => {
+    if (!n) return classifierLogits(model, head, recs, o.batching);
+    const h = editHook(layout, [scaleEdit(layout, n.module, [n.layer * layout.widths[n.module] + n.index], 0)]);
+    try {
+      return await classifierLogits(model, head, recs, o.batching, h.hook);
+    } finally {
+      h.dispose();
+    }
+  };
+  const out: ZeroEffect[] = [];
+  for (const n of neurons) {
+    const c = n.classes[0]!;
+    let base = byClass.get(c);
+    if (!base) {
+      const recs = records.filter((r) => r.label === c).slice(0, cap);
+      base = { recs, before: recs.length ? meanProb(await run(recs, null), C, c) : Number.NaN };
+      byClass.set(c, base);
+    }
+    const partner = { module: n.module, layer: n.layer, index: randomPartner(n, layout.widths[n.module], o.seed ?? 0) };
+    const after = base.recs.length ? meanProb(await run(base.recs, n), C, c) : Number.NaN;
+    o.onProgress?.('zeroing', ++done, total);
+    const randomAfter = base.recs.length ? meanProb(await run(base.recs, partner), C, c) : Number.NaN;
+    o.onProgress?.('zeroing', ++done, total);
+    out.push({
+      records: base.recs.length,
+      p_before: base.before,
+      p_after: after,
+      change: after - base.before,
+      random: { index: partner.index, p_after: randomAfter, change: randomAfter - base.before },
+    });
+  }
+  return out;
+}
+
+/**
+ * Cards for the top neurons of `scores` (chooseNeurons) on `records`: one pass over the records for
+ * the per-residue values of every chosen neuron, then two classifier evaluations per neuron on its
+ * class's records for the zeroing effect (skipped when `head` is null).
+ */
+export async function explainNeurons(model: EsmModel, head: ClassifierHead | null, records: readonly TaskRecord[], scores: NeuronScores, o: ExplainOptions): Promise<Explanations> {
+  const layout = neuronLayout(model.config);
+  if (!sameLayout(layout, scores.layout)) throw new Error('the scores were computed on a model of another shape');
+  const classNames = scores.classNames;
+  const method = o.method ?? 'activation';
+  const keep = o.windows ?? 20;
+  const half = o.half ?? 7;
+  const { neurons, topSets } = chooseNeurons(scores, o.top ?? 2, o.modules ?? NEURON_MODULES);
+  const tiebreak = (r: number): number => hash(records[r]!.id, o.seed ?? 0);
+  const acc = neurons.map(() => new NeuronAccumulator(keep, tiebreak));
+  await neuronPositions(model, head, records, neurons, {
+    batching: o.batching,
+    attribution: method === 'ig',
+    onProgress: (done, total) => o.onProgress?.('positions', done, total),
+  }, (e) => {
+    const len = records[e.record]!.sequence.length;
+    neurons.forEach((_, k) => {
+      const a = e.activations.subarray(k * e.residues, (k + 1) * e.residues);
+      acc[k]!.add(e.record, len, a, e.attributions?.subarray(k * e.residues, (k + 1) * e.residues));
+    });
+  });
+  const zero = head ? await zeroEffects(model, head, records, neurons, o) : null;
+  const classLabels = records.map((r) => [classNames[r.label] ?? String(r.label)]);
+  const subLabels = records.map((r) => ecSubclasses(r.ec));
+  const hasEc = subLabels.some((s) => s.length > 0);
+  const cards = neurons.map((n, k): NeuronCard => {
+    const tops = acc[k]!.topWindows();
+    const windows = tops.map((c): CardWindow => {
+      const r = records[c.record]!;
+      return {
+        record: r.id, position: c.position + 1, window: sequenceWindow(r.sequence, c.position, half), activation: c.activation,
+        ...(c.attribution !== undefined ? { attribution: c.attribution } : {}), class: classNames[r.label] ?? String(r.label), ...(r.ec ? { ec: r.ec } : {}),
+      };
+    });
+    const logo = sequenceLogo(windows.map((w) => w.window));
+    const topRecords = tops.map((c) => c.record);
+    const profile = acc[k]!.profile();
+    const length = acc[k]!.lengthCorrelation();
+    return {
+      module: n.module, layer: n.layer, index: n.index,
+      class: classNames[n.classes[0]!]!, classes: n.classes.map((c) => classNames[c]!), score: n.score,
+      windows, logo, consensus: consensus(logo),
+      enrichment: [...enrichment('class', classLabels, topRecords), ...(hasEc ? enrichment('subclass', subLabels, topRecords) : [])],
+      position_profile: profile, length_correlation: length, detector: detectorCall(profile, length), cutoff_ties: acc[k]!.cutoffTies(),
+      zero_effect: zero ? zero[k]! : null,
+    };
+  });
+  const groups = clusterLogos(cards.map((c) => c.logo), o.clusterThreshold ?? 0.8);
+  const clusters = groups.filter((g) => g.length > 1).map((g) => ({ members: g.map((i) => neuronKey(cards[i]!)), consensus: cards[g[0]!]!.consensus }));
+  return {
+    neurons: cards, class_names: classNames, top_sets: topSets, jaccard: jaccardMatrix(topSets), clusters,
+    meta: {
+      scores_method: scores.method, window_method: method, records: records.length, top_per_class_and_module: o.top ?? 2,
+      modules: o.modules ?? NEURON_MODULES, windows: keep, half_window: half, max_length: o.batching.maxLength,
+      zero_records_per_class: o.zeroRecords ?? 32, seed: o.seed ?? 0, cluster_threshold: o.clusterThreshold ?? 0.8,
+    },
+  };
+}

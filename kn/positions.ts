@@ -1,0 +1,202 @@
+/**
+ * Per-residue evidence for a few chosen neurons: each neuron's activation at every residue of every
+ * record, and optionally a per-residue attribution, kept per position instead of summed away (the
+ * scores in activation.ts and ig.ts sum over positions).
+ *
+ * Memory stays bounded by one evaluation batch: a forward hook multiplies each hooked module output
+ * (B, L, W) by a 0/1 selection matrix (W, k) that picks the chosen neurons of that (module, layer), so
+ * only (B, L, K) values are read back per batch, and each record's rows are handed to a callback (the
+ * caller decides what to keep; `collectPositions` keeps everything, for small sets).
+ *
+ * Attribution (`attribution: true`) is gradient x activation of the record's true-class probability f
+ * with respect to the neuron's output at each residue: a_lw . d f / d a_lw, the integrand of integrated
+ * gradients at alpha = 1 (a one-node, first-order IG with a zero baseline; Shrikumar et al. 2016), not
+ * the m-step IG of ig.ts. It needs one forward and one backward per batch: a zero leaf (B, L, W) is
+ * added to each hooked output, so its gradient is d f / d a.
+ *
+ * Axis letters: B batch, L tokens, W module width, K chosen neurons, k chosen neurons of one
+ * (module, layer), C classes.
+ */
+import { type Tensor, add, backward, concat, keep, matmul, mul, noGrad, softmax, sum, tensor, tidy, zeros } from '../engine/index.js';
+import type { TaskRecord } from '../data/dataset.js';
+import { encodePlan, planBatches } from '../model/batching.js';
+import { type EvalBatching, classifierForward, eachEvalBatch } from '../model/classifier.js';
+import { type EsmModel, NEURON_MODULES, type NeuronHook, type NeuronModule, esmForward, moduleWidth, prepareBatch } from '../model/esm.js';
+import type { ClassifierHead } from '../model/head.js';
+
+/** One neuron: output unit `index` of `module` in `layer`. */
+export interface NeuronRef {
+  readonly module: NeuronModule;
+  readonly layer: number;
+  readonly index: number;
+}
+
+/** "ffn_in:1:37", a neuron's key in maps and files. */
+export function neuronKey(n: NeuronRef): string {
+  return `${n.module}:${n.layer}:${n.index}`;
+}
+
+/** What one record gives: the chosen neurons' values at its residues. */
+export interface RecordEvidence {
+  /** Index of the record in the input list. */
+  readonly record: number;
+  /** n: residues seen (the record's first ones, up to the batching's maxLength). */
+  readonly residues: number;
+  /** (K, n) activation of neuron k at residue i, in the order of the neurons given. */
+  readonly activations: Float32Array;
+  /** (K, n) gradient x activation of the true-class probability; only with `attribution`. */
+  readonly attributions?: Float32Array;
+}
+
+/** Options of neuronPositions. */
+export interface PositionOptions {
+  readonly batching: EvalBatching;
+  /** Also compute per-residue gradient x activation (needs the classifier head). */
+  readonly attribution?: boolean;
+  /** Called after each batch with the records done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Chosen neurons grouped by (module, layer): the selection matrix of each and where its columns go. */
+interface Group {
+  readonly module: NeuronModule;
+  readonly layer: number;
+  /** (W, k) 0/1 selection matrix on the GPU. */
+  readonly sel: Tensor;
+  /** Position in the caller's neuron list of each of the k columns. */
+  readonly targets: number[];
+}
+
+function groupNeurons(model: EsmModel, neurons: readonly NeuronRef[]): Group[] {
+  const c = model.config;
+  const byPair = new Map<string, { module: NeuronModule; layer: number; idx: number[]; targets: number[] }>();
+  neurons.forEach((n, i) => {
+    const W = moduleWidth(c, n.module);
+    if (!(NEURON_MODULES as readonly string[]).includes(n.module)) throw new Error(`neuron ${neuronKey(n)}: unknown module`);
+    if (!(Number.isInteger(n.layer) && n.layer >= 0 && n.layer < c.numLayers)) throw new Error(`neuron ${neuronKey(n)}: layer outside [0, ${c.numLayers})`);
+    if (!(Number.isInteger(n.index) && n.index >= 0 && n.index < W)) throw new Error(`neuron ${neuronKey(n)}: index outside [0, ${W})`);
+    const key = `${n.module}:${n.layer}`;
+    const g = byPair.get(key) ?? { module: n.module, layer: n.layer, idx: [], targets: [] };
+    g.idx.push(n.index);
+    g.targets.push(i);
+    byPair.set(key, g);
+  });
+  return [...byPair.values()].map((g) => {
+    const W = moduleWidth(c, g.module);
+    const k = g.idx.length;
+    const m = new Float32Array(W * k); // (W, k)
+    g.idx.forEach((w, j) => (m[w * k + j] = 1));
+    return { module: g.module, layer: g.layer, sel: keep(tensor(m, [W, k], 'f32', `select_${g.module}_${g.layer}`)), targets: g.targets };
+  });
+}
+
+/** (B, L, K) from per-group (B, L, k) blocks, in group order. */
+function joinGroups(blocks: readonly Tensor[]): Tensor {
+  return blocks.length === 1 ? blocks[0]! : concat(blocks, 2);
+}
+
+/** Splits a batch's (B, L, K) values (groups' column order) into per-record (K, n) rows in neuron order. */
+function perRecord(values: Float32Array, L: number, lengths: ArrayLike<number>, b: number, order: readonly number[]): { n: number; rows: Float32Array } {
+  const K = order.length;
+  const n = lengths[b]! - 2;
+  const rows = new Float32Array(K * n);
+  for (let col = 0; col < K; col++) {
+    const k = order[col]!;
+    for (let i = 0; i < n; i++) rows[k * n + i] = values[(b * L + i + 1) * K + col]!; // residue i is token i + 1
+  }
+  return { n, rows };
+}
+
+/**
+ * Runs the records in evaluation batches and calls `consume` once per record with the chosen neurons'
+ * activations (and attributions) at its residues. Records are visited in batch order (length-sorted),
+ * each exactly once; `consume` gets the record's index.
+ */
+export async function neuronPositions(
+  model: EsmModel,
+  head: ClassifierHead | null,
+  records: readonly TaskRecord[],
+  neurons: readonly NeuronRef[],
+  opts: PositionOptions,
+  consume: (e: RecordEvidence) => void,
+): Promise<void> {
+  if (neurons.length === 0 || records.length === 0) return;
+  if (opts.attribution && !head) throw new Error('per-residue attributions need the classifier head');
+  const groups = groupNeurons(model, neurons);
+  const order = groups.flatMap((g) => g.targets); // column -> neuron index
+  const byPair = new Map(groups.map((g) => [`${g.module}:${g.layer}`, g] as const));
+  let done = 0;
+  try {
+    if (!opts.attribution) {
+      await eachEvalBatch(records, opts.batching, (tb) => {
+        const blocks = new Map<Group, Tensor>();
+        const hook: NeuronHook = (layer, module, out) => {
+          const g = byPair.get(`${module}:${layer}`);
+          if (g) blocks.set(g, matmul(out, g.sel)); // (B, L, k)
+          return out;
+        };
+        esmForward(model, prepareBatch(model.config, tb.tokens, tb.batch, tb.length), { hook });
+        return joinGroups(groups.map((g) => blocks.get(g)!)); // (B, L, K)
+      }, (values, tb, indices) => {
+        indices.forEach((r, b) => {
+          const { n, rows } = perRecord(values, tb.length, tb.lengths, b, order);
+          consume({ record: r, residues: n, activations: rows });
+        });
+        done += indices.length;
+        opts.onProgress?.(done, records.length);
+      });
+      return;
+    }
+    const C = head!.numClasses;
+    for (const plan of planBatches(records, { mode: 'eval', batchSize: opts.batching.batchSize, tokenBudget: opts.batching.tokenBudget, maxLength: opts.batching.maxLength })) {
+      const tb = encodePlan(records, plan, opts.batching.maxLength);
+      const onehot = new Float32Array(tb.batch * C); // (B, C) true class
+      plan.indices.forEach((r, b) => (onehot[b * C + records[r]!.label] = 1));
+      const [act, attr] = tidy(() => {
+        const probes = new Map<Group, { out: Tensor; leaf: Tensor }>();
+        const hook: NeuronHook = (layer, module, out) => {
+          const g = byPair.get(`${module}:${layer}`);
+          if (!g) return out;
+          const leaf = zeros(out.shape, 'f32', `probe_${module}_${layer}`); // (B, L, W)
+          leaf.requiresGrad = true;
+          probes.set(g, { out, leaf });
+          return add(out, leaf);
+        };
+        const p = softmax(classifierForward(model, head!, tb, undefined, hook)); // (B, C)
+        backward(sum(mul(p, tensor(onehot, [tb.batch, C], 'f32', 'true_class'))));
+        return noGrad(() => {
+          const a = joinGroups(groups.map((g) => matmul(probes.get(g)!.out, g.sel))); // (B, L, K)
+          const x = joinGroups(groups.map((g) => matmul(mul(probes.get(g)!.leaf.grad!, probes.get(g)!.out), g.sel))); // (B, L, K)
+          return [keep(a), keep(x)] as const;
+        });
+      });
+      try {
+        const [va, vx] = await Promise.all([act.f32(), attr.f32()]);
+        plan.indices.forEach((r, b) => {
+          const a = perRecord(va, tb.length, tb.lengths, b, order);
+          consume({ record: r, residues: a.n, activations: a.rows, attributions: perRecord(vx, tb.length, tb.lengths, b, order).rows });
+        });
+      } finally {
+        act.dispose();
+        attr.dispose();
+      }
+      done += tb.batch;
+      opts.onProgress?.(done, records.length);
+    }
+  } finally {
+    for (const g of groups) g.sel.dispose();
+  }
+}
+
+/** Every record's evidence, indexed like `records` (for small sets: it keeps K x residues floats). */
+export async function collectPositions(
+  model: EsmModel,
+  head: ClassifierHead | null,
+  records: readonly TaskRecord[],
+  neurons: readonly NeuronRef[],
+  opts: PositionOptions,
+): Promise<RecordEvidence[]> {
+  const out = new Array<RecordEvidence>(records.length);
+  await neuronPositions(model, head, records, neurons, opts, (e) => (out[e.record] = e));
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * Neuron cards: windows padded at sequence ends, enrichment by Fisher and Benjamini-Hochberg on hand
+ * cases, position profiles and length correlation on synthetic values, the SVG logo, and on the planted
+ * motif model the card of the HE unit: HExxH on top of its logo, windows at the planted residues.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chooseNeurons, explainNeurons, jaccardMatrix } from '../kn/explain.js';
+import { neuronLayout } from '../kn/layout.js';
+import { sequenceLogo } from '../kn/logo.js';
+import { logoSvg } from '../kn/logo_svg.js';
+import { NeuronAccumulator, PROFILE_BINS, detectorCall, ecSubclasses, enrichment, regionOf, sequenceWindow } from '../kn/neuron_card.js';
+import type { NeuronScores } from '../kn/scores.js';
+import { gpu } from './lib/gpu.js';
+import { disposeTiny, uploadTiny } from './lib/kn_fixtures.js';
+import { MOTIF_UNIT, motifClassifier, plantedRecords } from './lib/motif_model.js';
+
+const close = (a: number, b: number, what: string, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+test('sequenceWindow: +-half residues, padded with - past either end', () => {
+  assert.is(sequenceWindow('ACDEFGHIK', 4, 2), 'DEFGH');
+  assert.is(sequenceWindow('ACDEFG', 0, 3), '---ACDE');
+  assert.is(sequenceWindow('ACDEFG', 5, 3), 'DEFG---');
+  assert.is(sequenceWindow('AC', 1, 3), '--AC---', 'both ends');
+  assert.is(sequenceWindow('MKV', 1), '------MKV------', 'default half 7: 15 columns');
+  assert.throws(() => sequenceWindow('MKV', 3), /center 3 outside \[0, 3\)/);
+});
+
+test('ecSubclasses: second EC level, distinct, incomplete numbers skipped', () => {
+  assert.equal(ecSubclasses('2.7.11.1;2.4.1.1;2.7.1.2'), ['2.7', '2.4']);
+  assert.equal(ecSubclasses('3.-.-.-'), []);
+  assert.equal(ecSubclasses(undefined), []);
+});
+
+test('enrichment: one-sided Fisher per label and BH q-values on hand cases', () => {
+  // Fisher's tea-tasting table [[3, 1], [1, 3]]: P(X >= 3) = (16 + 1) / 70 (Fisher 1935).
+  const tea = [['milk'], ['milk'], ['milk'], ['milk'], ['tea'], ['tea'], ['tea'], ['tea']];
+  const rows = enrichment('class', tea, [0, 1, 2, 4]);
+  const milk = rows.find((r) => r.label === 'milk')!;
+  close(milk.p_value, 17 / 70, 'milk p');
+  assert.equal([milk.in_top, milk.top_total, milk.in_set, milk.set_total], [3, 4, 4, 8]);
+  close(milk.odds_ratio, 9, 'sample odds ratio ad/bc');
+  const tea2 = rows.find((r) => r.label === 'tea')!;
+  close(tea2.p_value, 69 / 70, 'tea p = P(X >= 1)');
+  // BH over 2: q(1) = min(2 p(1), q(2)), q(2) = p(2).
+  close(milk.q_value, Math.min(2 * (17 / 70), 69 / 70), 'milk q');
+  close(tea2.q_value, 69 / 70, 'tea q');
+  // All 4 top records in a label held by 5 of 10: P(X = 4) = C(5,4) C(5,0) / C(10,4) = 5 / 210.
+  const ten = Array.from({ length: 10 }, (_, i) => [i < 5 ? 'a' : 'b']);
+  const [a, b] = enrichment('subclass', ten, [0, 1, 2, 3]);
+  assert.is(a!.label, 'a', 'sorted by p');
+  close(a!.p_value, 5 / 210, 'p');
+  close(a!.q_value, 10 / 210, 'q = 2 p / 1');
+  assert.is(a!.odds_ratio, Infinity);
+  assert.is(b!.p_value, 1);
+  // Records with several labels count once per label; records with none count in no label.
+  const multi = enrichment('subclass', [['2.7', '2.4'], ['2.7'], [], []], [0, 1]);
+  assert.equal(multi.map((r) => [r.label, r.in_top, r.in_set]), [['2.7', 2, 2], ['2.4', 1, 1]]);
+  close(multi[0]!.p_value, 1 / 6, 'P(both 2.7 records in a top 2 of 4)');
+});
+
+test('position profile: regions, relative bins and an N-terminal detector', () => {
+  const acc = new NeuronAccumulator(5);
+  for (let r = 0; r < 10; r++) {
+    const len = 40 + 10 * r;
+    acc.add(r, len, Float32Array.from({ length: len }, (_, i) => (i < 5 ? 1 : 0)));
+  }
+  const p = acc.profile();
+  close(p.regions.n_term!, 1 / 6, 'n_term mean: 5 of the first 30 residues fire');
+  assert.is(p.regions.core, 0);
+  assert.is(p.regions.c_term, 0);
+  // 850 residues; in the 40- and 50-residue records the N-terminal span takes the overlap (10 and 20 left to c_term).
+  assert.equal(p.residues, { n_term: 300, core: 280, c_term: 10 + 20 + 8 * 30 });
+  assert.equal(p.top_windows, { n_term: 5, core: 0, c_term: 0 });
+  assert.equal(acc.topWindows().map((w) => [w.record, w.position]), [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], 'ties: default tie-break the record, then the first residue');
+  assert.equal(acc.cutoffTies(), { tied: 10, kept: 5 });
+  const blind = new NeuronAccumulator(3, (r) => (r * 7) % 10);
+  for (let r = 0; r < 10; r++) blind.add(r, 50, new Float32Array(50).fill(1));
+  assert.equal(blind.topWindows().map((w) => w.record), [0, 3, 6], 'a given tie-break orders exact ties');
+  assert.is(p.bins.length, PROFILE_BINS);
+  assert.ok(p.bins[0]! > 0 && p.bins.slice(2).every((b) => b === 0), `bins ${p.bins}`);
+  const len = acc.lengthCorrelation();
+  close(len.spearman!, -1, 'per-record mean 5/length falls with length');
+  assert.is(detectorCall(p, len).kind, 'n-terminal', 'terminal before length');
+  assert.is(regionOf(29, 100), 'n_term');
+  assert.is(regionOf(70, 100), 'c_term');
+  assert.is(regionOf(50, 100), 'core');
+});
+
+test('position profile: a flat per-record value that grows with length is a length detector; bins follow position', () => {
+  const acc = new NeuronAccumulator(3);
+  const ramp = new NeuronAccumulator(3);
+  for (let r = 0; r < 12; r++) {
+    const len = 80 + 7 * r;
+    acc.add(r, len, new Float32Array(len).fill(len / 100));
+    ramp.add(r, len, Float32Array.from({ length: len }, (_, i) => i / len));
+  }
+  const len = acc.lengthCorrelation();
+  close(len.spearman!, 1, 'rho');
+  const call = detectorCall(acc.profile(), len);
+  assert.is(call.kind, 'length', call.reason);
+  const bins = ramp.profile().bins as number[];
+  assert.ok(bins.every((b, i) => i === 0 || b > bins[i - 1]!), `bins rise with relative position: ${bins}`);
+  assert.is(detectorCall(ramp.profile(), ramp.lengthCorrelation()).kind, 'c-terminal', 'a ramp peaks at the last residue and is highest there');
+});
+
+test('logoSvg: standalone SVG with a bits axis, one label per column and the tallest letter drawn', () => {
+  const logo = sequenceLogo(['AHEKL', 'CHEKM', 'DHEKN', 'FHEKP']);
+  const svg = logoSvg(logo, { title: 'ffn_in 0 5 <HE>' });
+  assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  assert.ok(svg.includes('<title>ffn_in 0 5 &lt;HE&gt;</title>'), 'escaped title');
+  assert.ok(svg.includes('>bits</text>'));
+  for (const label of ['-2', '-1', '0', '+1', '+2']) assert.ok(svg.includes(`>${label}</text>`), `column label ${label}`);
+  assert.ok(/fill="#255c99">H<\/text>/.test(svg), 'H drawn in the basic colour');
+  assert.ok(!svg.includes('NaN'));
+});
+
+/** Scores on the motif model's layout: `value` for the planted unit on records of class 1, else 0. */
+function plantedScores(labels: readonly number[], names: readonly string[]): NeuronScores {
+  const layout = neuronLayout(motifClassifier().config);
+  const N = layout.total;
+  const values = new Float32Array(labels.length * N);
+  labels.forEach((l, e) => {
+    if (l === 1) values[e * N + layout.starts.ffn_in + MOTIF_UNIT] = 1;
+  });
+  return { method: 'ig', layout, classNames: names, examples: labels.map((label, i) => ({ id: `M${i}`, label, residues: 1 })), values, meta: {} };
+}
+
+test('explain on the planted model: HExxH tops the HE unit\'s logo, its windows sit at the planted residues, and zeroing it moves its class', async () => {
+  await gpu();
+  const host = motifClassifier();
+  const u = uploadTiny(host);
+  try {
+    const planted = plantedRecords(30, 3, 1, 5);
+    const records = planted.map((p) => p.record);
+    const names = ['c0', 'c1', 'c2'];
+    const scores = plantedScores(records.map((r) => r.label), names);
+    const chosen = chooseNeurons(scores, 1, ['ffn_in']);
+    assert.equal(chosen.topSets, [['ffn_in:0:0'], [`ffn_in:0:${MOTIF_UNIT}`], ['ffn_in:0:0']], 'ties pick the lowest index');
+    assert.equal(jaccardMatrix(chosen.topSets), [[1, 0, 1], [0, 1, 0], [1, 0, 1]]);
+    const ex = await explainNeurons(u.model, u.head, records, scores, { top: 1, modules: ['ffn_in'], windows: 10, batching: { maxLength: 1022, batchSize: 8 } });
+    assert.is(ex.neurons.length, 2, 'a neuron top for two classes gets one card');
+    const card = ex.neurons.find((c) => c.index === MOTIF_UNIT)!;
+    assert.is(card.class, 'c1');
+    assert.equal(ex.neurons.find((c) => c.index === 0)!.classes, ['c0', 'c2']);
+    // Windows: the ten class-1 records, each centred on its planted H (1-based residue at + 1).
+    const at = new Map(planted.map((p) => [p.record.id, p.at]));
+    assert.is(card.windows.length, 10);
+    for (const w of card.windows) {
+      assert.is(w.position, at.get(w.record)! + 1, `${w.record}: planted at ${at.get(w.record)}`);
+      assert.is(w.window[7], 'H');
+      assert.is(w.window.slice(7, 9), 'HE');
+      assert.is(w.window[11], 'H');
+      assert.ok(w.activation > 0.9, `${w.record}: activation ${w.activation}`);
+    }
+    // Logo: the three most informative columns are the motif's H, E and H.
+    const ranked = card.logo.columns.map((c, p) => [c.ic, p] as const).sort((x, y) => y[0] - x[0]).slice(0, 3).map(([, p]) => p).sort((x, y) => x - y);
+    assert.equal(ranked, [7, 8, 11]);
+    assert.equal([7, 8, 11].map((p) => card.logo.columns[p]!.letters[0]!.letter), ['H', 'E', 'H']);
+    assert.is(card.consensus.slice(7, 12).toUpperCase().replace(/[^HE]/g, 'x'), 'HExxH');
+    // Enrichment: all top windows come from class c1 (10 of 30 records).
+    const c1 = card.enrichment.find((r) => r.level === 'class' && r.label === 'c1')!;
+    assert.equal([c1.in_top, c1.top_total, c1.in_set, c1.set_total], [10, 10, 10, 30]);
+    assert.ok(c1.q_value < 1e-6, `q ${c1.q_value}`);
+    // Sub-classes from the ec field: class c1 is EC 2.1 and 2.2 in turn, both wholly in the top; 1.x and 3.x never.
+    const sub = new Map(card.enrichment.filter((r) => r.level === 'subclass').map((r) => [r.label, r]));
+    assert.equal([...sub.keys()].sort(), ['1.1', '1.2', '2.1', '2.2', '3.1', '3.2']);
+    assert.equal([sub.get('2.1')!.in_top, sub.get('2.1')!.in_set, sub.get('2.2')!.in_top, sub.get('2.2')!.in_set], [5, 5, 5, 5]);
+    assert.ok(sub.get('2.1')!.q_value < 0.01 && sub.get('1.1')!.p_value === 1, 'enriched and absent sub-classes');
+    // Zeroing: the unit feeds fc2, the random partner has zero weights and activation 0.
+    const z = card.zero_effect!;
+    assert.is(z.records, 10);
+    assert.ok(Math.abs(z.change) > 1e-4, `zeroing the HE unit changes p(c1): ${z.change}`);
+    assert.is.not(z.random.index, MOTIF_UNIT);
+    assert.is(z.random.change, 0, 'zeroing a silent unit changes nothing');
+    // The silent unit ties on all 30 records: its 10 windows are a class-blind draw, and say so.
+    const silent = ex.neurons.find((c) => c.index === 0)!;
+    assert.equal(silent.cutoff_ties, { tied: 30, kept: 10 });
+    assert.ok(new Set(silent.windows.map((w) => w.class)).size > 1, 'tie-break by hashed id, not by the set order (grouped by class)');
+    assert.is(card.cutoff_ties.kept, card.cutoff_ties.tied, 'the HE unit loses no tied record (identical motifs give identical values)');
+    assert.equal(ex.clusters.filter((g) => g.members.includes(`ffn_in:0:${MOTIF_UNIT}`)), [], 'no other neuron shares the motif');
+  } finally {
+    disposeTiny(u);
+  }
+});
+
+test.run();

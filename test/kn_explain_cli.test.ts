@@ -1,0 +1,73 @@
+/**
+ * `esm-kn neurons explain` end to end on a tiny saved classifier: motifs.json with the cards' keys,
+ * motifs.csv with one row per card, one logo SVG per card, and one-line errors.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EC_CLASS_NAMES } from '../data/dataset.js';
+import { saveProjectCheckpoint } from '../model/checkpoint/node.js';
+import { cli, errorLines } from './lib/cli.js';
+import { tinyClassifier } from './lib/kn_fixtures.js';
+import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
+
+const dir = tempDir('kn-explain');
+const data = writeText(dir, 'composition.fasta', compositionFasta(90, 2));
+const modelDir = join(dir, 'model');
+const labels = EC_CLASS_NAMES.slice(1);
+const tiny = tinyClassifier(4, 2, 16, labels.length);
+
+test.before(async () => {
+  await saveProjectCheckpoint(modelDir, {
+    config: tiny.config,
+    params: tiny.params,
+    head: { pooling: 'mean', labels, params: new Map([...tiny.headParams].map(([n, d]) => [n, { shape: n.endsWith('dense.weight') ? [16, 16] : n.endsWith('out.weight') ? [labels.length, 16] : [d.length], data: d }])) },
+    meta: { task: 'ec' },
+  });
+});
+
+test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuron', () => {
+  const scores = join(dir, 'act.safetensors');
+  const common = ['--data', data, '--max-len', '40', '--quiet'];
+  let r = cli('neurons', 'score', modelDir, '--out', scores, '--method', 'activation', '--examples', '2', ...common);
+  assert.is(r.status, 0, r.stderr);
+  const out = join(dir, 'cards');
+  r = cli('neurons', 'explain', modelDir, scores, '--out', out, '--top', '1', '--modules', 'ffn_in', 'value', '--windows', '5', '--zero-records', '2', '--method', 'ig', ...common);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /neuron cards on \d+ records written to/);
+  const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { format: string; neurons: Record<string, unknown>[]; jaccard: number[][]; clusters: unknown[]; top_sets: string[][] };
+  assert.is(json.format, 'esm-kn-neuron-cards');
+  assert.ok(json.neurons.length >= 2 && json.neurons.length <= 2 * labels.length, `${json.neurons.length} cards`);
+  for (const key of ['module', 'layer', 'index', 'class', 'windows', 'logo', 'enrichment', 'position_profile', 'length_correlation', 'zero_effect', 'detector', 'logo_file']) {
+    assert.ok(key in json.neurons[0]!, `card has ${key}`);
+  }
+  const w = (json.neurons[0]!.windows as { window: string; attribution?: number }[])[0]!;
+  assert.is(w.window.length, 15);
+  assert.is(typeof w.attribution, 'number', '--method ig keeps the attribution');
+  assert.is(json.jaccard.length, labels.length);
+  assert.ok(json.jaccard.every((row, i) => row[i] === 1));
+  const csv = readFileSync(join(out, 'motifs.csv'), 'utf8').trim().split('\n');
+  assert.is(csv.length, json.neurons.length + 1);
+  assert.ok(csv[0]!.startsWith('module,layer,index,class,classes,score,consensus'), csv[0]);
+  const logos = readdirSync(out).filter((f) => f.startsWith('logo_'));
+  assert.is(logos.length, json.neurons.length);
+  for (const n of json.neurons) {
+    const svg = readFileSync(join(out, `logo_${n.module}_${n.layer}_${n.index}.svg`), 'utf8');
+    assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trim().endsWith('</svg>'));
+  }
+  assert.is(readdirSync(out).filter((f) => f.includes('.tmp')).length, 0, 'no temporary files left');
+});
+
+test('esm-kn neurons explain: one-line errors for bad usage and bad files', () => {
+  let r = cli('neurons', 'explain', modelDir, join(dir, 'missing.safetensors'), '--out', join(dir, 'x'), '--data', data);
+  assert.is(r.status, 1);
+  assert.is(errorLines(r.stderr).length, 1, r.stderr);
+  r = cli('neurons', 'explain', modelDir, '--out', join(dir, 'x'));
+  assert.is(r.status, 2);
+  r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', join(dir, 'x'), '--method', 'gradient');
+  assert.is(r.status, 2);
+  assert.match(errorLines(r.stderr)[0]!, /--method gradient is not one of activation, ig/);
+});
+
+test.run();
