@@ -1,0 +1,198 @@
+/**
+ * Calibration of the study on planted ground truth (issue #12, item 1). On a classifier whose decision
+ * is wired to one ffn_in unit (test/lib/planted.ts): the float64 reference classifies the synthetic task
+ * (nearly) perfectly and the planted signal survives the LayerNorms monotonically; activation selection
+ * (mean |activation|) and IG selection put the planted unit at rank 1 of its module type; the ablation
+ * tests against layer-matched random selections call it significant after Holm, with the p-value
+ * exactly (1 + random selections that happen to keep the planted unit) / (1 + S). On null models (every
+ * weight random; or the planted backbone with a head that cannot see the planted dimension) the same
+ * pipeline calls nothing significant.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { TaskRecord } from '../data/dataset.js';
+import { argmaxRows } from '../data/metrics.js';
+import { classifierLogits } from '../model/classifier.js';
+import type { EsmModel } from '../model/esm.js';
+import type { ClassifierHead } from '../model/head.js';
+import { neuronEditHook, refEsmForward } from '../model/ref/esm.js';
+import { ablationEdit, editHook } from '../kn/ablate.js';
+import { activationScores } from '../kn/activation.js';
+import { igScores } from '../kn/ig_scores.js';
+import { neuronLayout, neuronOffset } from '../kn/layout.js';
+import { refClassifierProbs } from '../kn/ref/ig.js';
+import { overallScores } from '../kn/scores.js';
+import { type Ranking, type Selection, selectRandomMatched, selectTop, topIndices } from '../kn/select.js';
+import { type AblationTest, type TestCell, ALPHA, ablationTests, attainableAlpha } from '../kn/tests.js';
+import { exampleTokens } from '../kn/examples.js';
+import { gpu } from './lib/gpu.js';
+import { type TinyClassifier, disposeTiny, refHead, uploadTiny } from './lib/kn_fixtures.js';
+import { PLANTED_CLASSES, nullClassifier, plantedClassifier, plantedRecords, shuffleLabels } from './lib/planted.js';
+
+const planted = plantedClassifier();
+const unit = planted.planted[0]!;
+const layout = neuronLayout(planted.config);
+const W = layout.widths.ffn_in;
+/** The planted unit's index within its module type's (layers, W) block. */
+const plantedInModule = unit.layer * W + unit.index;
+const names = PLANTED_CLASSES;
+/** Scored examples (8 per class) and test records (16 per class), disjoint seeds. */
+const scored = plantedRecords(16, 101, { prefix: 'S' });
+const testRecords = plantedRecords(32, 202, { prefix: 'T' });
+const batching = { batchSize: 32, maxLength: 64 };
+/** Random selections per cell: with 2 cells per family, Holm's smallest p is 2 / 60. */
+const SEEDS = Array.from({ length: 59 }, (_, i) => i + 1);
+/** The grid: one unit per layer, and one unit over the module type. */
+const CELLS: readonly { ranking: Ranking; fraction: number }[] = [
+  { ranking: 'layer', fraction: 1 / W },
+  { ranking: 'global', fraction: 1 / (2 * W) },
+];
+
+test.before(async () => {
+  await gpu();
+});
+
+/** Class probabilities (C) of one record on the float64 reference, with an optional hook. */
+function refProbs(t: TinyClassifier, r: TaskRecord, hook?: Parameters<typeof refClassifierProbs>[6]): Float64Array {
+  const tokens = exampleTokens(r, 64);
+  return refClassifierProbs(t.config, t.params, refHead(t), tokens, 1, tokens.length, hook);
+}
+
+/** READ . (mean over residues of the final hidden state) on the reference, the planted unit scaled by s. */
+function readPooled(r: TaskRecord, s: number): number {
+  const tokens = exampleTokens(r, 64);
+  const L = tokens.length;
+  const D = planted.config.embedDim;
+  const hook = neuronEditHook([{ layer: unit.layer, module: 'ffn_in', neuron: unit.index, scale: s }]);
+  const last = refEsmForward(planted.config, planted.params, tokens, [1, L], { reprLayers: [planted.config.numLayers], hook }).hiddens[planted.config.numLayers]!; // (1, L, D)
+  let dot = 0;
+  for (let t = 1; t < L - 1; t++) for (let d = 0; d < D; d++) dot += last[t * D + d]! * planted.read[d]!;
+  return dot / (L - 2);
+}
+
+test('planted fixture: the float64 reference classifies the motif task perfectly, and the signal is monotone', () => {
+  const records = plantedRecords(48, 303);
+  let correct = 0;
+  let minMargin = Infinity;
+  for (const r of records) {
+    const p = refProbs(planted, r);
+    if ((p[1]! > p[0]! ? 1 : 0) === r.label) correct++;
+    minMargin = Math.min(minMargin, p[r.label]!);
+  }
+  assert.is(correct, records.length);
+  assert.ok(minMargin > 0.95, `least true-class probability ${minMargin}`);
+  // Scaling the planted unit's activation from 0 up raises READ . (mean-pooled final hidden state), the
+  // head's input, strictly through both LayerNorms; zeroing the unit turns a positive record negative.
+  // (The probability itself saturates near 1, so it is checked at the ends only.)
+  for (const r of records.filter((x) => x.label === 1).slice(0, 4)) {
+    const scales = [0, 0.25, 0.5, 0.75, 1, 1.5];
+    const curve = scales.map((s) => readPooled(r, s));
+    for (let i = 1; i < curve.length; i++) assert.ok(curve[i]! > curve[i - 1]! + 0.01, `READ . pooled not increasing in the unit's scale: ${curve.join(', ')}`);
+    const zeroed = refProbs(planted, r, neuronEditHook([{ layer: unit.layer, module: 'ffn_in', neuron: unit.index, scale: 0 }]));
+    assert.ok(zeroed[1]! < 0.05, `with the planted unit zeroed P(motif) is ${zeroed[1]}`);
+  }
+  // The unit fires at the motif residues only.
+  const r = records.find((x) => x.label === 1)!;
+  let fired: number[] = [];
+  refProbs(planted, r, (layer, module, values, [, L, F]) => {
+    if (layer !== unit.layer || module !== 'ffn_in') return;
+    fired = Array.from({ length: L }, (_, t) => t).filter((t) => values[t * F + unit.index]! > 1).map((t) => t - 1);
+  });
+  assert.equal(fired, [...(r as ReturnType<typeof plantedRecords>[number]).motifPositions]);
+});
+
+/** Predicted classes (R) of the test records with one selection kept (others zeroed). */
+async function predictions(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], s: Selection | null): Promise<Int32Array> {
+  const h = s ? editHook(layout, [ablationEdit(layout, s, 'zero')]) : null;
+  try {
+    return argmaxRows(await classifierLogits(model, head, records, batching, h?.hook), 2);
+  } finally {
+    h?.dispose();
+  }
+}
+
+/** The study's pipeline on one model: scores, selections, random controls, tests. */
+async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]; test: readonly TaskRecord[] } = { scored, test: testRecords }): Promise<{ tests: AblationTest[]; ranks: Record<string, number[]>; hits: Map<string, number> }> {
+  const u = uploadTiny(t);
+  try {
+    const act = await activationScores(u.model, data.scored, names, { abs: true, maxLength: 64 });
+    const ig = await igScores(u.model, u.head, data.scored, names, { steps: 16, rule: 'gauss-legendre', maxLength: 64, modules: ['ffn_in'] });
+    const cache = new Map<string, Int32Array>();
+    const predict = async (s: Selection): Promise<Int32Array> => {
+      const key = s.keep.join('');
+      let p = cache.get(key);
+      if (!p) cache.set(key, (p = await predictions(u.model, u.head, data.test, s)));
+      return p;
+    };
+    const cells: TestCell[] = [];
+    const ranks: Record<string, number[]> = {};
+    const hits = new Map<string, number>();
+    for (const scores of [act, ig]) {
+      const overall = overallScores(scores);
+      const own = overall.subarray(layout.starts.ffn_in, layout.starts.ffn_in + layout.numLayers * W);
+      ranks[scores.method] = topIndices(own, own.length);
+      for (const c of CELLS) {
+        const sel = selectTop(layout, 'ffn_in', overall, scores.method, c.fraction, c.ranking);
+        const random = SEEDS.map((seed) => selectRandomMatched(layout, sel, seed));
+        hits.set(`${scores.method}:${c.ranking}`, random.filter((s) => s.keep[plantedInModule]).length);
+        const rp: Int32Array[] = [];
+        for (const s of random) rp.push(await predict(s));
+        cells.push({ module: 'ffn_in', method: scores.method, ranking: c.ranking, fraction: c.fraction, predictions: await predict(sel), random: rp });
+      }
+    }
+    return { tests: ablationTests(cells, Int32Array.from(data.test, (r) => r.label), { numClasses: 2, resamples: 200, seed: 7 }), ranks, hits };
+  } finally {
+    disposeTiny(u);
+  }
+}
+
+test('planted model: both selections rank the planted unit first and the ablation tests call it significant', async () => {
+  assert.ok(attainableAlpha(CELLS.length, SEEDS.length) < ALPHA);
+  const { tests, ranks, hits } = await pipeline(planted);
+  for (const method of ['abs-activation', 'ig']) {
+    const r = ranks[method]!;
+    assert.is(r[0], plantedInModule, `${method}: top ffn_in units ${r.slice(0, 5).join(', ')}`);
+  }
+  assert.is(tests.length, 2 * CELLS.length * 2);
+  for (const t of tests) {
+    const hit = hits.get(`${t.method}:${t.ranking}`)!;
+    const where = `${t.method} ${t.ranking} ${t.metric}`;
+    assert.is(t.value, 1, `${where}: keeping the planted unit scores ${t.value}`);
+    // A random selection is as good exactly when it keeps the planted unit.
+    assert.is(t.p_value, (1 + hit) / (1 + SEEDS.length), `${where}: p ${t.p_value} with ${hit} random hits`);
+    assert.ok(t.significant && t.p_adjusted < ALPHA, `${where}: p_adjusted ${t.p_adjusted}`);
+    assert.ok(t.ci_low > 0.3, `${where}: CI low ${t.ci_low}`);
+  }
+});
+
+test('null: the planted backbone under a head blind to its circuit; no ablation changes a prediction, every p is 1', async () => {
+  const { tests } = await pipeline(plantedClassifier({ readPlanted: false }));
+  for (const t of tests) {
+    assert.is(t.p_value, 1, `${t.method} ${t.ranking} ${t.metric}`);
+    assert.not.ok(t.significant);
+  }
+});
+
+// Labels permuted (class counts kept), so no label depends on the sequence: nothing can be learned.
+// Only accuracy is asserted here. Macro-F1 is not a valid test metric against random controls that
+// collapse the classifier to one class (macro-F1 1/3 for any constant prediction): on these nulls any
+// selection that keeps both classes predicted beats them (Holm p 0.033 with accuracy at or below
+// chance), which is a finding about kn/tests.ts reported with issue #12, not a property to pin here.
+const shuffled = { scored: shuffleLabels(scored, 5), test: shuffleLabels(testRecords, 6) };
+
+test('null: random weights and head (parameter randomisation), shuffled labels; no accuracy test is significant', async () => {
+  const { tests } = await pipeline(nullClassifier(11, {}, testRecords), shuffled);
+  const called = tests.filter((t) => t.metric === 'accuracy' && t.significant);
+  assert.equal(called.map((t) => `${t.method} ${t.ranking} p_adj ${t.p_adjusted}`), []);
+});
+
+test('null: the planted model with shuffled labels; the planted unit is still found, and no accuracy test is significant', async () => {
+  const { tests, ranks } = await pipeline(planted, shuffled);
+  // Activation does not see labels; IG of the true class still finds the unit that moves the output.
+  assert.is(ranks['abs-activation']![0], plantedInModule);
+  assert.is(ranks.ig![0], plantedInModule);
+  const called = tests.filter((t) => t.metric === 'accuracy' && t.significant);
+  assert.equal(called.map((t) => `${t.method} ${t.ranking} p_adj ${t.p_adjusted}`), []);
+});
+
+test.run();
