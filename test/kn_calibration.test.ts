@@ -1,27 +1,29 @@
 /**
  * Calibration of the study on planted ground truth (issue #12, item 1). On a classifier whose decision
  * is wired to one ffn_in unit (test/lib/planted.ts): the float64 reference classifies the synthetic task
- * (nearly) perfectly and the planted signal survives the LayerNorms monotonically; activation selection
- * (mean |activation|) and IG selection put the planted unit at rank 1 of its module type; the ablation
- * tests against layer-matched random selections call it significant after Holm, with the p-value
- * exactly (1 + random selections that happen to keep the planted unit) / (1 + S). On null models (every
- * weight random; or the planted backbone with a head that cannot see the planted dimension) the same
- * pipeline calls nothing significant.
+ * perfectly and the planted signal survives the LayerNorms monotonically; activation selection (mean
+ * |activation|) and IG selection put the planted unit at rank 1 of its module type (and, with two
+ * planted units, both in the top 2); IG hands it over 90% of f(x) - f(baseline) on every motif record;
+ * the ablation tests against 59 layer-matched random selections call it significant after Holm, with
+ * the p-value exactly (1 + random selections that happen to keep the planted unit) / 60. On nulls (the
+ * planted backbone under a head blind to the circuit; random weights with shuffled labels; the planted
+ * model with shuffled labels) the same pipeline calls nothing significant on accuracy.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TaskRecord } from '../data/dataset.js';
 import { argmaxRows } from '../data/metrics.js';
 import { classifierLogits } from '../model/classifier.js';
-import type { EsmModel } from '../model/esm.js';
+import { type EsmModel, NEURON_MODULES } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { neuronEditHook, refEsmForward } from '../model/ref/esm.js';
 import { ablationEdit, editHook } from '../kn/ablate.js';
 import { activationScores } from '../kn/activation.js';
+import { pairIndex } from '../kn/ig.js';
 import { igScores } from '../kn/ig_scores.js';
 import { neuronLayout, neuronOffset } from '../kn/layout.js';
 import { refClassifierProbs } from '../kn/ref/ig.js';
-import { overallScores } from '../kn/scores.js';
+import { type NeuronScores, overallScores } from '../kn/scores.js';
 import { type Ranking, type Selection, selectRandomMatched, selectTop, topIndices } from '../kn/select.js';
 import { type AblationTest, type TestCell, ALPHA, ablationTests, attainableAlpha } from '../kn/tests.js';
 import { exampleTokens } from '../kn/examples.js';
@@ -47,6 +49,15 @@ const CELLS: readonly { ranking: Ranking; fraction: number }[] = [
   { ranking: 'layer', fraction: 1 / W },
   { ranking: 'global', fraction: 1 / (2 * W) },
 ];
+
+/**
+ * IG settings: Gauss-Legendre with 32 nodes. The planted decision saturates: on a record with 3 motifs
+ * in 15 residues P(motif) rises from 0 to 1 within alpha ~0.03-0.1, and the study's default (Riemann
+ * midpoint, m = 20) leaves a completeness gap of up to 0.26 there (0.0007 at m = 64; 0.003 with 32
+ * Gauss-Legendre nodes). The ranking is the same either way; the gap is what the report's
+ * completeness summary exists to show.
+ */
+const IG = { steps: 32, rule: 'gauss-legendre', maxLength: 64, modules: ['ffn_in'] } as const;
 
 test.before(async () => {
   await gpu();
@@ -112,11 +123,11 @@ async function predictions(model: EsmModel, head: ClassifierHead, records: reado
 }
 
 /** The study's pipeline on one model: scores, selections, random controls, tests. */
-async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]; test: readonly TaskRecord[] } = { scored, test: testRecords }): Promise<{ tests: AblationTest[]; ranks: Record<string, number[]>; hits: Map<string, number> }> {
+async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]; test: readonly TaskRecord[] } = { scored, test: testRecords }): Promise<{ tests: AblationTest[]; ranks: Record<string, number[]>; hits: Map<string, number>; ig: NeuronScores }> {
   const u = uploadTiny(t);
   try {
     const act = await activationScores(u.model, data.scored, names, { abs: true, maxLength: 64 });
-    const ig = await igScores(u.model, u.head, data.scored, names, { steps: 16, rule: 'gauss-legendre', maxLength: 64, modules: ['ffn_in'] });
+    const ig = await igScores(u.model, u.head, data.scored, names, IG);
     const cache = new Map<string, Int32Array>();
     const predict = async (s: Selection): Promise<Int32Array> => {
       const key = s.keep.join('');
@@ -140,7 +151,7 @@ async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]
         cells.push({ module: 'ffn_in', method: scores.method, ranking: c.ranking, fraction: c.fraction, predictions: await predict(sel), random: rp });
       }
     }
-    return { tests: ablationTests(cells, Int32Array.from(data.test, (r) => r.label), { numClasses: 2, resamples: 200, seed: 7 }), ranks, hits };
+    return { tests: ablationTests(cells, Int32Array.from(data.test, (r) => r.label), { numClasses: 2, resamples: 200, seed: 7 }), ranks, hits, ig };
   } finally {
     disposeTiny(u);
   }
@@ -148,11 +159,22 @@ async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]
 
 test('planted model: both selections rank the planted unit first and the ablation tests call it significant', async () => {
   assert.ok(attainableAlpha(CELLS.length, SEEDS.length) < ALPHA);
-  const { tests, ranks, hits } = await pipeline(planted);
+  const { tests, ranks, hits, ig } = await pipeline(planted);
   for (const method of ['abs-activation', 'ig']) {
     const r = ranks[method]!;
     assert.is(r[0], plantedInModule, `${method}: top ffn_in units ${r.slice(0, 5).join(', ')}`);
   }
+  // IG gives the planted unit the decision: on every motif record it carries over 90% of its layer's
+  // f(x) - f(baseline) (the completeness rows), and the unit's layer is complete to 2%.
+  const N = layout.total;
+  const P = NEURON_MODULES.length * layout.numLayers;
+  const row = pairIndex(layout, 'ffn_in', unit.layer);
+  ig.examples.forEach((e, i) => {
+    const [sum, fx, fb] = [0, 1, 2].map((k) => ig.completeness![(i * P + row) * 3 + k]!);
+    const own = ig.values[i * N + neuronOffset(layout, 'ffn_in', unit.layer) + unit.index]!;
+    assert.ok(Math.abs(sum! - (fx! - fb!)) < 0.02, `${e.id}: completeness ${sum} vs ${fx! - fb!}`);
+    if (e.label === 1) assert.ok(own > 0.9 * (fx! - fb!) && fx! - fb! > 0.9, `${e.id}: planted IG ${own} of ${fx! - fb!}`);
+  });
   assert.is(tests.length, 2 * CELLS.length * 2);
   for (const t of tests) {
     const hit = hits.get(`${t.method}:${t.ranking}`)!;
@@ -170,6 +192,27 @@ test('null: the planted backbone under a head blind to its circuit; no ablation 
   for (const t of tests) {
     assert.is(t.p_value, 1, `${t.method} ${t.ranking} ${t.metric}`);
     assert.not.ok(t.significant);
+  }
+});
+
+test('two planted units (H and W detectors, one layer up): both selections recover both in the top 2 (recall 2/2)', async () => {
+  const two = plantedClassifier({ layer: 1, units: [{ index: 5, residue: 'H' }, { index: 90, residue: 'W' }], seed: 2 });
+  const records = plantedRecords(16, 404, { residues: ['H', 'W'] });
+  const want = two.planted.map((p) => p.layer * W + p.index).sort((a, b) => a - b);
+  for (const r of records) {
+    const p = refProbs(two, r);
+    assert.is(p[1]! > p[0]! ? 1 : 0, r.label, `${r.id} ${r.sequence}`);
+  }
+  const u = uploadTiny(two);
+  try {
+    const act = await activationScores(u.model, records, names, { abs: true, maxLength: 64 });
+    const ig = await igScores(u.model, u.head, records, names, IG);
+    for (const s of [act, ig]) {
+      const own = overallScores(s).subarray(layout.starts.ffn_in, layout.starts.ffn_in + layout.numLayers * W);
+      assert.equal(topIndices(own, 2).sort((a, b) => a - b), want, s.method);
+    }
+  } finally {
+    disposeTiny(u);
   }
 });
 
