@@ -5,40 +5,77 @@
  * 2026-11-22, most of it integrated gradients and the ~380 ablated evaluations); the flags scale every part up.
  */
 import { arch, cpus, platform } from 'node:os';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { initEngine, rt } from '../engine/index.js';
 import { provenanceLine, writeReport } from './report/report.js';
 import { TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { NEURON_MODULES } from '../model/esm.js';
 import { disposeClassifier } from '../model/classifier.js';
 import { type Replacement, REPLACEMENTS } from '../kn/ablate.js';
-import type { IgPositions } from '../kn/ig.js';
+import { IG_POSITIONS, type IgPositions } from '../kn/ig.js';
+import { NULL_NAMES, type NullName, nullModel } from '../kn/nulls.js';
+import { QK_UNITS, type QkUnits } from '../kn/pairs.js';
+import { DAI_REFINED, type RefinedOptions } from '../kn/refined.js';
+import { SMOKE_TEST_RECORDS, TEST_METRICS, type TestMetric } from '../kn/tests.js';
+import { resolveModel } from '../model/assets.node.js';
 import { parseModules } from '../kn/layout.js';
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { type Ranking, RANKINGS } from '../kn/select.js';
 import { loadStudySetup } from './study_setup.js';
-import { runStudy } from '../kn/study.js';
+import { IG_TARGETS, type IgTarget, type NullResult, nullSummary, runStudy } from '../kn/study.js';
 import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { stageBars } from './progress.js';
 
 /** Usage text (esm-kn --help). */
-export const EXPERIMENT_USAGE = `esm-kn experiment [--out report] [--model default] [--data default] [--task T] [--split-seed N]
-                   [--examples 3|all] [--test-examples 6|all] [--steps 20] [--rule riemann|gauss-legendre]
-                   [--internal-batch N] [--positions all|residues] [--fractions 1 5 10 20 50] [--seeds 3]
-                   [--rankings layer global] [--replacement zero|mean] [--modules query key ...]
-                   [--class-edit-top 1] [--density-top 1] [--bootstrap 200] [--max-len 64] [--batch-size N]
-                   [--seed 0] [--quiet]
-  The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default):
-  neuron scores (mean activation, integrated gradients with m steps) on --examples training records per
-  class; test accuracy and macro-F1 when only the top --fractions percent of one module type's neurons
-  are kept (activation, IG and --seeds random selections; per-layer and global ranking); per-class
-  suppression and amplification of the top --class-edit-top percent; and the density of the global top
-  --density-top percent of IG neurons by module and layer with --bootstrap resamples. Test records:
-  --test-examples per class of the task's committed test split. Evaluation batches hold --batch-size
-  sequences (default: up to 64 sequences and 4,096 tokens, padding included; 62 at --max-len 64). Writes DIR/results.json,
-  results.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
+export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out report] [--model default] [--data default] [--task T]
+                   [--split-seed N] [--examples N|all] [--test-examples N|all] [--steps 20]
+                   [--rule riemann|gauss-legendre] [--internal-batch N] [--positions all|residues|cls]
+                   [--target true|predicted|correct] [--normalise on|off] [--activation abs|signed]
+                   [--qk pair|unit] [--refined T P | --refined off] [--target-agreement]
+                   [--fractions 5 20] [--seeds N] [--rankings layer global] [--replacement zero|mean]
+                   [--modules query key ...] [--metric macro_f1|accuracy] [--resamples N]
+                   [--class-edit-top 1] [--class-edit-seeds N] [--density-top 1] [--bootstrap N]
+                   [--nulls reinit-head reinit-all | none] [--null-model MODEL] [--max-len 64]
+                   [--batch-size N] [--seed 0] [--quiet]
+  The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default),
+  as a calibrated instrument. Neuron scores (mean |activation|; integrated gradients of the target
+  class, m steps, each example's row normalised by its maximum; query and key per rotary pair) on
+  --examples training records per class; then, per module type, method and preserved fraction, the
+  test metrics when only the top neurons are kept, against --seeds layer-matched random selections:
+  empirical p-values, paired bootstrap intervals over test records (--resamples), Holm within each
+  (module, method, metric) family, verdicts on --metric. Each whole module type zeroed; per-class
+  suppression and amplification against random neurons; density, attribution mass and the
+  key-versus-others contrasts. The same tests run on null models: parameter randomisation (--nulls)
+  and the shuffled-label twin (--null-model; for the default model its committed twin when present).
+  Presets: quick (default; a smoke test: few records) and full (the whole test split, 32 scored
+  examples per class, 50 seeds): explicit options override a preset. Writes DIR/results.json,
+  results.csv, tests.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
+
+/** What --preset sets (every entry can be overridden by its option). */
+export interface StudyPreset {
+  readonly examples: number | null;
+  readonly testExamples: number | null;
+  readonly seeds: number;
+  readonly fractions: readonly number[];
+  readonly rankings: readonly Ranking[];
+  readonly resamples: number;
+  readonly bootstrap: number;
+  readonly classEditSeeds: number;
+  readonly refined: boolean;
+  readonly targetAgreement: boolean;
+}
+
+/** The presets. quick must finish in 5 minutes on the 2-core CPU machine, full in 30. */
+export const PRESETS: Readonly<Record<'quick' | 'full', StudyPreset>> = {
+  quick: { examples: 3, testExamples: 10, seeds: 10, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 500, bootstrap: 200, classEditSeeds: 3, refined: false, targetAgreement: false },
+  full: { examples: 32, testExamples: null, seeds: 50, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 1000, bootstrap: 1000, classEditSeeds: 10, refined: true, targetAgreement: true },
+};
 
 const OPTIONS = {
+  preset: { kind: 'value' }, target: { kind: 'value' }, normalise: { kind: 'value' }, activation: { kind: 'value' }, qk: { kind: 'value' },
+  refined: { kind: 'list' }, 'target-agreement': { kind: 'flag' }, metric: { kind: 'value' }, resamples: { kind: 'value' },
+  'class-edit-seeds': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
   out: { kind: 'value' }, model: { kind: 'value' }, data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' },
   examples: { kind: 'value' }, 'test-examples': { kind: 'value' }, steps: { kind: 'value' }, rule: { kind: 'value' },
   'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, fractions: { kind: 'list' }, seeds: { kind: 'value' },
@@ -64,8 +101,8 @@ export function percent(p: Parsed, name: string, fallback: number, command: stri
 }
 
 /** Preserved fractions from percentages in [0, 100]. */
-export function fractionList(p: Parsed, command: string): number[] {
-  const raw = p.lists.get('fractions') ?? ['1', '5', '10', '20', '50'];
+export function fractionList(p: Parsed, command: string, fallback: readonly number[] = [0.01, 0.05, 0.1, 0.2, 0.5]): number[] {
+  const raw = p.lists.get('fractions') ?? fallback.map((f) => String(100 * f));
   return raw.map((s) => {
     const n = Number(s);
     if (!(n >= 0 && n <= 100)) throw new UsageError(`${command}: --fractions takes percentages in [0, 100], got '${s}'`);
@@ -86,16 +123,35 @@ export function rankingList(p: Parsed, fallback: readonly Ranking[], command: st
   });
 }
 
+/** The --refined value: 'off', or the thresholds t and p (defaults: Dai et al.'s 0.2 and 0.5). */
+function refinedOption(p: Parsed, preset: StudyPreset, command: string): RefinedOptions | null {
+  const v = p.lists.get('refined');
+  if (!v) return preset.refined ? DAI_REFINED : null;
+  if (v.length === 1 && v[0] === 'off') return null;
+  const [t, q] = v.map(Number);
+  if (v.length !== 2 || !(t! > 0 && t! <= 1) || !(q! > 0 && q! <= 1)) throw new UsageError(`${command}: --refined takes two numbers in (0, 1] (T P) or 'off', got '${v.join(' ')}'`);
+  return { t: t!, p: q! };
+}
+
+/** The shuffled-label twin of the default model, when it is committed. */
+function defaultTwin(modelArg: string): string | null {
+  if (modelArg !== 'default') return null;
+  const dir = join(dirname(resolveModel('default')), 'default-shuffled');
+  return existsSync(join(dir, 'esm-kn.json')) ? dir : null;
+}
+
 /** Runs the command. */
 export async function experimentCommand(argv: readonly string[]): Promise<void> {
   const cmd = 'experiment';
   const p = parseArgs(argv, OPTIONS, cmd);
   if (p.positional.length) throw new UsageError(`${cmd}: takes no positional arguments (got ${p.positional.join(' ')})\n${EXPERIMENT_USAGE}`);
+  const presetName = oneOf<'quick' | 'full'>(p, 'preset', ['quick', 'full'], 'quick', cmd);
+  const preset = PRESETS[presetName];
   const out = resolve(p.values.get('out') ?? 'report');
   const rule = oneOf<QuadratureRule>(p, 'rule', QUADRATURE_RULES, 'riemann', cmd);
-  const positions = oneOf<IgPositions>(p, 'positions', ['all', 'residues'], 'all', cmd);
+  const positions = oneOf<IgPositions>(p, 'positions', IG_POSITIONS, 'all', cmd);
   const replacement = oneOf<Replacement>(p, 'replacement', REPLACEMENTS, 'zero', cmd);
-  const rankings = rankingList(p, ['layer', 'global'], cmd);
+  const rankings = rankingList(p, preset.rankings, cmd);
   let modules = [...NEURON_MODULES];
   try {
     if (p.lists.has('modules')) modules = parseModules(p.lists.get('modules')!);
@@ -104,52 +160,94 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
   }
   const maxLength = intOption(p, 'max-len', 64, 1, cmd);
   if (maxLength > 1022) throw new UsageError(`${cmd}: --max-len ${maxLength} is more than the 1022 residues ESM-2 takes`);
-  const seedCount = intOption(p, 'seeds', 3, 1, cmd);
+  const seedCount = intOption(p, 'seeds', preset.seeds, 1, cmd);
+  const nullNames = p.lists.get('nulls') ?? [...NULL_NAMES];
+  const nulls = nullNames.length === 1 && nullNames[0] === 'none' ? [] : nullNames.map((n) => {
+    if (!(NULL_NAMES as readonly string[]).includes(n)) throw new UsageError(`${cmd}: --nulls ${n} is not one of ${NULL_NAMES.join(', ')} (or none)`);
+    return n as NullName;
+  });
+  const modelArg = p.values.get('model') ?? 'default';
+  const twin = p.values.get('null-model') ?? defaultTwin(modelArg);
   const o = {
-    examplesPerClass: countOrAll(p, 'examples', 3, cmd),
-    testPerClass: countOrAll(p, 'test-examples', 6, cmd),
+    examplesPerClass: countOrAll(p, 'examples', preset.examples, cmd),
+    testPerClass: countOrAll(p, 'test-examples', preset.testExamples, cmd),
     steps: intOption(p, 'steps', 20, 1, cmd),
     internalBatch: p.values.has('internal-batch') ? intOption(p, 'internal-batch', 1, 1, cmd) : undefined,
-    fractions: fractionList(p, cmd),
+    target: oneOf<IgTarget>(p, 'target', IG_TARGETS, 'true', cmd),
+    normalise: oneOf(p, 'normalise', ['on', 'off'], 'on', cmd) === 'on',
+    activation: oneOf<'abs' | 'signed'>(p, 'activation', ['abs', 'signed'], 'abs', cmd),
+    qk: oneOf<QkUnits>(p, 'qk', QK_UNITS, positions === 'cls' ? 'unit' : 'pair', cmd),
+    refined: refinedOption(p, preset, cmd),
+    targetAgreement: p.flags.has('target-agreement') || preset.targetAgreement,
+    fractions: fractionList(p, cmd, preset.fractions),
     seeds: Array.from({ length: seedCount }, (_, i) => i),
+    resamples: intOption(p, 'resamples', preset.resamples, 0, cmd),
+    primaryMetric: oneOf<TestMetric>(p, 'metric', TEST_METRICS, 'macro_f1', cmd),
     classEditFraction: percent(p, 'class-edit-top', 1, cmd),
+    classEditSeeds: Array.from({ length: intOption(p, 'class-edit-seeds', preset.classEditSeeds, 0, cmd) }, (_, i) => i),
     densityTop: percent(p, 'density-top', 1, cmd),
-    bootstrap: intOption(p, 'bootstrap', 200, 0, cmd),
+    bootstrap: intOption(p, 'bootstrap', preset.bootstrap, 0, cmd),
     seed: intOption(p, 'seed', 0, 0, cmd),
     batching: evalBatching(p, maxLength, cmd),
+    rule, positions, modules, rankings, replacement,
   };
   const quiet = p.flags.has('quiet');
 
   await initEngine();
   const started = new Date();
-  const setup = await loadStudySetup(p.values.get('model') ?? 'default', p.values.get('data') ?? 'default', taskOption(p, cmd),
+  const setup = await loadStudySetup(modelArg, p.values.get('data') ?? 'default', taskOption(p, cmd),
     p.values.has('split-seed') ? intOption(p, 'split-seed', 0, 0, cmd) : undefined);
-  const progress = stageBars(quiet, (stage) => (stage === 'ablation' || stage === 'class edits' ? 'evals' : 'seq'));
+  const progress = (prefix: string) => stageBars(quiet, (stage) => (stage === 'ablation' || stage === 'class edits' ? 'evals' : 'seq'), prefix);
   try {
     const { clf, split } = setup;
     const model = `${setup.modelName} (${clf.checkpoint.path}, ${clf.config.name} ${clf.config.numLayers} layers x ${clf.config.embedDim})`;
     const testSplit = `test of ${split.splitFile ? split.splitFile.split('/').pop() : setup.splitSource}`;
-    if (!quiet) console.error(`experiment: ${model}, task ${setup.task}; writing ${out}`);
-    const r = await runStudy(clf.model, clf.head, {
-      ...o, classNames: setup.classNames, train: split.parts.train, test: split.parts.test, rule, positions, modules, rankings, replacement,
-      provenance: { model: setup.modelName, split: testSplit },
-      onProgress: progress,
-    });
+    if (!quiet) console.error(`experiment: ${model}, task ${setup.task}, preset ${presetName}; writing ${out}`);
+    const base = { ...o, classNames: setup.classNames, train: split.parts.train, test: split.parts.test };
+    const r = await runStudy(clf.model, clf.head, { ...base, onProgress: progress('') });
+    const nullResults: NullResult[] = [];
+    for (const name of nulls) {
+      const m = nullModel(name, clf, 1000 + nullResults.length);
+      try {
+        if (!quiet) console.error(`experiment: null model ${name}: ${m.description}`);
+        nullResults.push(nullSummary(name, m.description, await runStudy(m.model, m.head, { ...base, skipClassEdits: true, targetAgreement: false, onProgress: progress(`${name}: `) })));
+      } finally {
+        m.dispose();
+      }
+    }
+    if (twin) {
+      const t = await loadStudySetup(twin, p.values.get('data') ?? 'default', setup.task, split.splitSeed);
+      try {
+        if (!quiet) console.error(`experiment: null model shuffled-labels: ${twin}`);
+        const tr = await runStudy(t.clf.model, t.clf.head, { ...base, skipClassEdits: true, targetAgreement: false, onProgress: progress('shuffled-labels: ') });
+        nullResults.push(nullSummary('shuffled-labels', `the same recipe fine-tuned on shuffled training labels (${twin})`, tr));
+      } finally {
+        disposeClassifier(t.clf);
+      }
+    }
     const meta: Record<string, unknown> = {
       model: setup.modelName, model_path: clf.checkpoint.path, architecture: `${clf.config.name}: ${clf.config.numLayers} layers, dim ${clf.config.embedDim}, ${clf.config.attentionHeads} heads`,
-      task: setup.task, classes: setup.classNames, data: split.dataset.file, data_sha256: split.dataset.sha256,
+      task: setup.task, classes: setup.classNames, data: split.dataset.file, data_sha256: split.dataset.sha256, preset: presetName,
       test_split: testSplit, split_source: setup.splitSource, split_seed: split.splitSeed, test_records: r.tested.length, test_per_class: o.testPerClass,
-      scored_split: 'train', scored_records: r.scored.length, examples_per_class: o.examplesPerClass, sample_seed: o.seed,
-      steps: o.steps, rule, positions, ig_baseline: 'zero', internal_batch: r.ig.meta.internal_batch, random_seeds: o.seeds,
+      smoke_test: r.tested.length < SMOKE_TEST_RECORDS,
+      scored_split: 'train', scored_records: r.scored.length, ig_records: r.ig.examples.length, examples_per_class: o.examplesPerClass, sample_seed: o.seed,
+      steps: o.steps, rule, positions, ig_baseline: 'zero', ig_target: o.target, ig_normalise: o.normalise ? 'per-example max |score|' : 'none',
+      activation_ranking: o.activation === 'abs' ? 'mean |activation|' : 'signed mean activation', qk_units: o.qk,
+      refined: o.refined, internal_batch: r.ig.meta.internal_batch, random_seeds: o.seeds, random_control: 'layer-matched',
+      resamples: o.resamples, primary_metric: o.primaryMetric, attainable_p: r.attainable_p, ablation_passes: r.passes,
       fractions: o.fractions, rankings, replacement, modules, max_length: maxLength, class_edit_fraction: o.classEditFraction,
-      density_top_fraction: o.densityTop, bootstrap_resamples: o.bootstrap, command_line: `esm-kn experiment ${argv.join(' ')}`.trim(),
+      class_edit_seeds: o.classEditSeeds, density_top_fraction: o.densityTop, bootstrap_resamples: o.bootstrap,
+      nulls: nullResults.map((n) => ({ name: n.name, description: n.description })),
+      command_line: `esm-kn experiment ${argv.join(' ')}`.trim(),
       started_at: started.toISOString(), wall_seconds: (Date.now() - started.getTime()) / 1000, stage_seconds: r.seconds,
       machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version }, adapter: rt().info.description,
     };
-    const files = await writeReport(out, r, meta);
+    const files = await writeReport(out, r, meta, nullResults);
     if (!quiet) {
       console.error(`experiment: ${provenanceLine(meta)}`);
-      console.error(`experiment: ${r.density.keyStatement}`);
+      for (const v of r.verdicts.beats_random) console.error(`experiment: ${v.statement}`);
+      console.error(`experiment: ${r.verdicts.key_density.statement}`);
+      for (const n of nullResults) console.error(`experiment: null ${n.name}: ${n.tests.filter((t) => t.significant).length} of ${n.tests.length} tests significant`);
       console.error(`experiment: wrote ${files.length} files to ${out} in ${(meta.wall_seconds as number).toFixed(0)} s`);
     }
   } finally {

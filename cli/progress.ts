@@ -97,11 +97,11 @@ export function progressBar(label: string, quiet: boolean, unit = 'seq'): (done:
 }
 
 /** A (stage, done, total) callback with one `progressBar` per stage, labelled by the stage. */
-export function stageBars(quiet: boolean, unitOf: (stage: string) => string): (stage: string, done: number, total: number) => void {
+export function stageBars(quiet: boolean, unitOf: (stage: string) => string, prefix = ''): (stage: string, done: number, total: number) => void {
   const bars = new Map<string, (done: number, total: number) => void>();
   return (stage, done, total) => {
     let b = bars.get(stage);
-    if (!b) bars.set(stage, (b = progressBar(stage, quiet, unitOf(stage))));
+    if (!b) bars.set(stage, (b = progressBar(`${prefix}${stage}`, quiet, unitOf(stage))));
     b(done, total);
   };
 }

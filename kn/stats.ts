@@ -4,28 +4,14 @@
  * test on 2x2 tables, Pearson and Spearman correlation, Jaccard overlap and numpy-style quantiles.
  *
  * Pure and self-contained (no imports, no Node built-ins), so the page and the CLI share it. Every
- * function is deterministic; randomness comes only from `mulberry32(seed)`. Inputs that cannot carry a
+ * function is deterministic; randomness comes only from the engine's seeded `rng(seed)` (mulberry32). Inputs that cannot carry a
  * defined answer (NaN p-values, unequal lengths) are errors naming the problem; degenerate but valid
  * inputs (zero variance, empty tables) give the value stated in each function's doc comment.
  */
+import { rng } from '../engine/index.js';
 
 /** Direction of a one-sided test: 'greater' means large observed values are evidence. */
 export type Alternative = 'greater' | 'less';
-
-/**
- * Deterministic uniform numbers in [0, 1) from a 32-bit seed (mulberry32, Tommy Ettinger). The same
- * generator as the engine's `rng`, so one seed gives one stream everywhere in the project.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Arithmetic mean, sum(x) / n; NaN for an empty input. */
 export function mean(xs: ArrayLike<number>): number {
@@ -137,7 +123,7 @@ export function benjaminiHochberg(pValues: ArrayLike<number>): number[] {
 export interface BootstrapOptions {
   /** Number of resamples (default 2000). */
   readonly resamples?: number;
-  /** Seed of the mulberry32 stream that draws every resample (default 0). */
+  /** Seed of the rng stream that draws every resample (default 0). */
   readonly seed?: number;
   /** Coverage of the two-sided interval (default 0.95). */
   readonly level?: number;
@@ -162,7 +148,7 @@ export interface BootstrapInterval {
 /**
  * Percentile bootstrap interval (Efron and Tibshirani 1993, ch. 13) of any statistic of n records.
  * Each resample draws n record indices uniformly with replacement, index = floor(u n) with u from one
- * mulberry32(seed) stream (resample b uses draws b n .. (b + 1) n - 1, so the result is a function of the
+ * rng(seed) stream (resample b uses draws b n .. (b + 1) n - 1, so the result is a function of the
  * seed alone), and evaluates `statistic(indices)`: the statistic sees the resampled index list, so
  * paired comparisons (method minus the mean of random seeds on the same records) and statistics that are
  * not per-record means (macro-F1) are computed on the same resample. The interval is numpy-linear
@@ -174,7 +160,7 @@ export function bootstrapCi(n: number, statistic: (indices: Int32Array) => numbe
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bootstrapCi: n = ${n}, expected a positive integer number of records`);
   if (!(Number.isInteger(resamples) && resamples >= 1)) throw new Error(`bootstrapCi: resamples = ${resamples}, expected a positive integer`);
   if (!(level > 0 && level < 1)) throw new Error(`bootstrapCi: level = ${level}, expected a number in (0, 1)`);
-  const rand = mulberry32(seed);
+  const rand = rng(seed);
   const values: number[] = [];
   for (let b = 0; b < resamples; b++) {
     const idx = new Int32Array(n); // fresh per resample: the callback may keep it

@@ -1,29 +1,47 @@
 /**
  * The whole knowledge-neuron study on one fine-tuned classifier (what `esm-kn experiment` runs):
- *   1. score every neuron on a class-stratified subsample of the training split: mean activation
- *      and integrated gradients;
- *   2. for each module type, method (activation, IG, random x seeds), ranking (per layer, global) and
- *      preserved fraction: keep the top neurons of that module type, replace the rest (zero or mean),
- *      and measure test accuracy and macro-F1;
- *   3. per class, suppress and amplify its top IG neurons of each module type (Dai et al.);
- *   4. the density of the global top IG neurons per module type and layer, with bootstrap intervals.
- * Every row carries the model, split, seeds and m that produced it.
+ *   1. score every neuron on a class-stratified subsample of the training split: mean |activation| (or
+ *      signed) and integrated gradients of a target class (true, predicted, or true on correctly
+ *      classified examples only), each example's IG row normalised by its maximum before averaging;
+ *      query and key scored per rotary pair (pairs.ts); optionally Dai et al.'s refined neurons;
+ *   2. the ablation grid (ablation_grid.ts): keep each method's top neurons of one module type, against
+ *      S layer-matched random selections, and test each cell (tests.ts: empirical p, paired bootstrap
+ *      interval, Holm per (module, method, metric) family); zero each whole module type;
+ *   3. per class, suppress and amplify its top IG neurons of each module type, against layer-matched
+ *      random neurons of the same count, with a class x class specificity matrix;
+ *   4. density of the global top IG neurons per module type and layer, attribution mass, a sensitivity
+ *      curve over top fractions and the key-versus-others contrasts (density.ts).
+ * Every number carries the model, split, seeds and sample that produced it (the CLI writes them).
  */
 import type { TaskRecord } from '../data/dataset.js';
+import { argmaxRows } from '../data/metrics.js';
+import { type EvalBatching, classifierLogits } from '../model/classifier.js';
 import type { EsmModel, NeuronModule } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
-import type { EvalBatching } from '../model/classifier.js';
-import { type Replacement, ablationEdit, editedMetrics } from './ablate.js';
+import { type Replacement, editedMetrics } from './ablate.js';
+import { type AblationRow, type ZeroingRow, ablationGrid, moduleZeroing } from './ablation_grid.js';
 import { activationScores } from './activation.js';
-import { type ClassEditRow, classEdits } from './class_edits.js';
+import { type ClassEditRow, type SpecificityRow, classEdits } from './class_edits.js';
 import { type Density, neuronDensity } from './density.js';
 import { stratifiedSample } from './examples.js';
 import type { IgPositions } from './ig.js';
 import { igScores } from './ig_scores.js';
-import { type NeuronLayout, neuronLayout } from './layout.js';
+import { neuronLayout } from './layout.js';
+import { type QkUnits, pairScores } from './pairs.js';
 import type { QuadratureRule } from './quadrature.js';
+import { type RefinedOptions, normaliseExamples, refinedNeurons } from './refined.js';
 import { type CompletenessSummary, type NeuronScores, overallScores, summariseCompleteness } from './scores.js';
-import { type Ranking, type Selection, selectRandom, selectTop } from './select.js';
+import type { Ranking } from './select.js';
+import { type AblationTest, type BeatsRandom, type TestMetric, ablationTests, attainableAlpha, beatsRandom } from './tests.js';
+import { spearman } from './stats.js';
+
+export type { AblationRow } from './ablation_grid.js';
+
+/** Which class's probability IG explains, and on which examples. */
+export type IgTarget = 'true' | 'predicted' | 'correct';
+
+/** Every target, for option parsing. */
+export const IG_TARGETS: readonly IgTarget[] = ['true', 'predicted', 'correct'];
 
 /** What the study runs on and how much of it. */
 export interface StudyOptions {
@@ -35,12 +53,21 @@ export interface StudyOptions {
   readonly examplesPerClass: number | null;
   /** Test examples per class (null: the whole test split). */
   readonly testPerClass: number | null;
-  /** Seed of the example subsamples and of the bootstrap. */
+  /** Seed of the example subsamples and of every bootstrap. */
   readonly seed: number;
   readonly steps: number;
   readonly rule: QuadratureRule;
   readonly internalBatch?: number;
   readonly positions: IgPositions;
+  readonly target: IgTarget;
+  /** Divide each example's IG row by its largest |score| before averaging (refined.ts). */
+  readonly normalise: boolean;
+  /** Rank activations by mean |activation| ('abs', default) or the signed mean. */
+  readonly activation: 'abs' | 'signed';
+  /** Query and key per rotary pair (default) or per unit. */
+  readonly qk: QkUnits;
+  /** Dai et al.'s refined neurons as a third method, or null. */
+  readonly refined: RefinedOptions | null;
   readonly modules: readonly NeuronModule[];
   /** Preserved fractions in [0, 1]. */
   readonly fractions: readonly number[];
@@ -48,75 +75,70 @@ export interface StudyOptions {
   readonly seeds: readonly number[];
   readonly rankings: readonly Ranking[];
   readonly replacement: Replacement;
-  /** Share of a module type's neurons suppressed or amplified per class. */
+  /** Bootstrap resamples of the test records for the ablation tests' intervals. */
+  readonly resamples: number;
+  /** The metric the verdicts are stated on. */
+  readonly primaryMetric: TestMetric;
+  /** Share of a module type's neurons suppressed or amplified per class, and the control seeds. */
   readonly classEditFraction: number;
-  /** Global top share for the density analysis, and its bootstrap resamples. */
+  readonly classEditSeeds: readonly number[];
+  /** Skip the class edits (null models). */
+  readonly skipClassEdits?: boolean;
+  /** Global top share for the density analysis, and its bootstrap resamples over scored examples. */
   readonly densityTop: number;
   readonly bootstrap: number;
+  /** Also score IG with the predicted class as target and report its rank agreement with the main target. */
+  readonly targetAgreement?: boolean;
   readonly batching: EvalBatching;
-  /** Stamped on every row: model name, split description. */
-  readonly provenance: { readonly model: string; readonly split: string };
   /** A progress callback per stage: (stage, done, total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-/** One ablation measurement; the field order is the CSV's. */
-export interface AblationRow {
-  readonly module: NeuronModule;
-  /** 'activation', 'ig' or 'random'. */
-  readonly method: string;
-  readonly ranking: Ranking;
-  readonly replacement: Replacement;
-  /** Preserved fraction in [0, 1]. */
-  readonly fraction: number;
-  /** Random selections: the seed; null for score-based ones. */
-  readonly seed: number | null;
-  /** Neurons of the module type kept (over all layers). */
-  readonly kept: number;
-  readonly accuracy: number;
-  readonly macro_f1: number;
-  readonly model: string;
-  readonly split: string;
-  readonly test_records: number;
-  readonly steps: number;
-  readonly rule: QuadratureRule;
-  readonly examples_per_class: number | null;
-  /** Seed of the scored and test example subsamples. */
-  readonly sample_seed: number;
+/** Spearman correlation of overall IG scores under two targets, per module type. */
+export interface TargetAgreement {
+  readonly targets: [IgTarget, IgTarget];
+  readonly overall: number;
+  readonly modules: { readonly module: NeuronModule; readonly spearman: number }[];
 }
 
 /** Everything the report shows. */
 export interface StudyResult {
   readonly unablated: { readonly accuracy: number; readonly macro_f1: number };
   readonly rows: AblationRow[];
+  readonly tests: AblationTest[];
+  readonly verdicts: { readonly beats_random: BeatsRandom[]; readonly key_density: Density['keyDensity'] };
+  /** Smallest Holm-adjusted p-value this grid can reach (>= 0.05: nothing can be called significant). */
+  readonly attainable_p: number;
+  readonly zeroing: ZeroingRow[];
   readonly classEdits: ClassEditRow[];
+  readonly specificity: SpecificityRow[];
   readonly density: Density;
   readonly completeness: CompletenessSummary | null;
+  readonly refined: { readonly t: number; readonly p: number; readonly per_class: number[] } | null;
+  readonly agreement: TargetAgreement | null;
+  /** Raw per-example scores (as computed, before pairing or normalisation), for `esm-kn neurons`. */
   readonly activation: NeuronScores;
   readonly ig: NeuronScores;
   readonly scored: readonly TaskRecord[];
   readonly tested: readonly TaskRecord[];
+  /** Forward passes of the ablation grid. */
+  readonly passes: number;
   /** Seconds per stage. */
   readonly seconds: Record<string, number>;
 }
 
-/** Every selection of the grid for one module type, in report order. */
-export function selections(o: Pick<StudyOptions, 'fractions' | 'rankings' | 'seeds'>, layout: NeuronLayout, module: NeuronModule, scores: { activation: Float64Array; ig: Float64Array }): Selection[] {
-  const out: Selection[] = [];
-  for (const ranking of o.rankings) {
-    for (const fraction of o.fractions) {
-      out.push(selectTop(layout, module, scores.activation, 'activation', fraction, ranking));
-      out.push(selectTop(layout, module, scores.ig, 'ig', fraction, ranking));
-      for (const seed of o.seeds) out.push(selectRandom(layout, module, fraction, ranking, seed));
-    }
-  }
-  return out;
+/** The scored records relabelled or filtered for an IG target (predictions: one class per record). */
+export function targetRecords(records: readonly TaskRecord[], predictions: Int32Array, target: IgTarget): TaskRecord[] {
+  if (target === 'true') return [...records];
+  if (target === 'predicted') return records.map((r, i) => ({ ...r, label: predictions[i]! }));
+  return records.filter((r, i) => predictions[i] === r.label);
 }
 
 /** Runs the study. */
 export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOptions): Promise<StudyResult> {
   const layout = neuronLayout(model.config);
   const C = o.classNames.length;
+  const headDim = model.config.embedDim / model.config.attentionHeads;
   const seconds: Record<string, number> = {};
   const timed = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -128,34 +150,82 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const scored = stratifiedSample(o.train, C, o.examplesPerClass, o.seed);
   const tested = stratifiedSample(o.test, C, o.testPerClass, o.seed);
   if (!scored.length || !tested.length) throw new Error(`the study needs scored and test examples (got ${scored.length} and ${tested.length})`);
-  const meta = { model: o.provenance.model, split: 'train', seed: o.seed, examples_per_class: o.examplesPerClass };
+  const meta = { split: 'train', seed: o.seed, examples_per_class: o.examplesPerClass };
   const maxLength = o.batching.maxLength;
+  const paired = (s: NeuronScores) => (o.qk === 'pair' ? pairScores(s, headDim) : s);
 
-  const activation = await timed('activation', () => activationScores(model, scored, o.classNames, { maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, onProgress: progress('activation scores'), meta }));
-  const means = overallScores(activation);
-  const ig = await timed('ig', () => igScores(model, head, scored, o.classNames, {
-    steps: o.steps, rule: o.rule, internalBatch: o.internalBatch, maxLength, positions: o.positions, onProgress: progress('integrated gradients'), meta,
+  const activation = await timed('activation', () => activationScores(model, scored, o.classNames, {
+    abs: o.activation === 'abs', maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, onProgress: progress('activation scores'), meta,
   }));
-  const overall = { activation: means, ig: overallScores(ig) };
+  const signedMeans = o.replacement === 'mean'
+    ? overallScores(o.activation === 'signed' ? activation : await activationScores(model, scored, o.classNames, { maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, meta }))
+    : undefined;
+  const needPredictions = o.target !== 'true' || o.targetAgreement;
+  const scoredPred = needPredictions ? argmaxRows(await classifierLogits(model, head, scored, o.batching), C) : new Int32Array(0);
+  const igOptions = { steps: o.steps, rule: o.rule, internalBatch: o.internalBatch, maxLength, positions: o.positions, onProgress: progress('integrated gradients') };
+  const igRecords = targetRecords(scored, scoredPred, o.target);
+  if (!igRecords.length) throw new Error(`IG target '${o.target}': no scored example qualifies (none is classified correctly)`);
+  const ig = await timed('ig', () => igScores(model, head, igRecords, o.classNames, { ...igOptions, meta: { ...meta, target: o.target } }));
+  const igUsed = paired(o.normalise ? normaliseExamples(ig) : ig);
+  const methods = new Map<string, Float64Array>([['activation', overallScores(paired(activation))], ['ig', overallScores(igUsed)]]);
+  const refined = o.refined ? refinedNeurons(paired(ig), o.refined) : null;
+  if (refined) methods.set('ig-refined', refined.ranking);
 
-  const stamp = {
-    model: o.provenance.model, split: o.provenance.split, test_records: tested.length, steps: o.steps, rule: o.rule, examples_per_class: o.examplesPerClass, sample_seed: o.seed,
-  };
+  let agreement: TargetAgreement | null = null;
+  if (o.targetAgreement && o.target !== 'predicted') {
+    const other = await timed('ig_agreement', () => igScores(model, head, targetRecords(scored, scoredPred, 'predicted'), o.classNames, { ...igOptions, onProgress: progress('IG (predicted target)'), meta }));
+    const b = overallScores(paired(o.normalise ? normaliseExamples(other) : other));
+    const a = methods.get('ig')!;
+    agreement = {
+      targets: [o.target, 'predicted'],
+      overall: spearman(a, b),
+      modules: o.modules.map((module) => {
+        const s = layout.starts[module];
+        const e = s + layout.numLayers * layout.widths[module];
+        return { module, spearman: spearman(a.subarray(s, e), b.subarray(s, e)) };
+      }),
+    };
+  }
+
   const base = await editedMetrics(model, head, layout, tested, o.classNames, o.batching, []);
-  const grid = o.modules.flatMap((m) => selections(o, layout, m, overall));
-  const rows: AblationRow[] = [];
-  await timed('ablation', async () => {
-    for (const s of grid) {
-      const r = await editedMetrics(model, head, layout, tested, o.classNames, o.batching, [ablationEdit(layout, s, o.replacement, means)]);
-      const kept = s.keep.reduce((a, b) => a + b, 0);
-      rows.push({ module: s.module, method: s.method, ranking: s.ranking, replacement: o.replacement, fraction: s.fraction, seed: s.seed, kept, accuracy: r.accuracy, macro_f1: r.macro_f1, ...stamp });
-      o.onProgress?.('ablation', rows.length, grid.length);
-    }
-  });
-  const edits = await timed('class_edits', () => classEdits(model, head, tested, ig, { modules: o.modules, fraction: o.classEditFraction, batching: o.batching, onProgress: progress('class edits') }));
-  const density = neuronDensity(ig, o.densityTop, o.bootstrap, o.seed);
+  const unablated = { accuracy: base.accuracy, macro_f1: base.macro_f1 };
+  const grid = await timed('ablation', () => ablationGrid(model, head, layout, tested, o.classNames, {
+    modules: o.modules, rankings: o.rankings, fractions: o.fractions, seeds: o.seeds, replacement: o.replacement,
+    methods, means: signedMeans, batching: o.batching, onProgress: progress('ablation'),
+  }));
+  const truth = Int32Array.from(tested, (r) => r.label);
+  const tests = ablationTests(grid.cells, truth, { numClasses: C, resamples: o.resamples, seed: o.seed });
+  const zeroing = await timed('zeroing', () => moduleZeroing(model, head, layout, tested, o.classNames, o.modules, o.batching, unablated));
+  const edits = o.skipClassEdits
+    ? { rows: [], specificity: [] }
+    : await timed('class_edits', () => classEdits(model, head, tested, igUsed, {
+      modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, onProgress: progress('class edits'),
+    }));
+  const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed);
+  const familySize = o.rankings.length * o.fractions.length;
   return {
-    unablated: { accuracy: base.accuracy, macro_f1: base.macro_f1 },
-    rows, classEdits: edits, density, completeness: summariseCompleteness(ig), activation, ig, scored, tested, seconds,
+    unablated, rows: grid.rows, tests,
+    verdicts: { beats_random: beatsRandom(tests, o.primaryMetric, o.seeds.length), key_density: density.keyDensity },
+    attainable_p: attainableAlpha(familySize, o.seeds.length),
+    zeroing, classEdits: edits.rows, specificity: edits.specificity, density, completeness: summariseCompleteness(ig),
+    refined: refined ? { t: refined.options.t, p: refined.options.p, per_class: refined.perClass.map((l) => l.length) } : null,
+    agreement, activation, ig, scored, tested, passes: grid.passes, seconds,
   };
+}
+
+/** A null model's study, as results.json `nulls` keeps it. */
+export interface NullResult {
+  readonly name: string;
+  readonly description: string;
+  readonly unablated: { readonly accuracy: number; readonly macro_f1: number };
+  readonly tests: AblationTest[];
+  readonly verdicts: StudyResult['verdicts'];
+  readonly zeroing: ZeroingRow[];
+  readonly mass: Density['mass'];
+  readonly rows: AblationRow[];
+}
+
+/** The parts of a null model's study the report shows. */
+export function nullSummary(name: string, description: string, r: StudyResult): NullResult {
+  return { name, description, unablated: r.unablated, tests: r.tests, verdicts: r.verdicts, zeroing: r.zeroing, mass: r.density.mass, rows: r.rows };
 }

@@ -27,6 +27,9 @@ export const TEST_METRICS: readonly TestMetric[] = ['accuracy', 'macro_f1'];
 /** The significance level of every verdict. */
 export const ALPHA = 0.05;
 
+/** Below this many test records a report is marked a smoke test: too few to carry its verdicts. */
+export const SMOKE_TEST_RECORDS = 300;
+
 /**
  * Accuracy or macro-F1 of predictions (R) against truth (R) over the records `idx` (all when absent;
  * repeats count as often as they occur). Macro-F1 follows data/metrics.ts: the mean F1 over the classes

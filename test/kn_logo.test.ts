@@ -12,7 +12,7 @@ import {
   singleLinkage,
   smallSampleCorrection,
 } from '../kn/logo.js';
-import { mulberry32 } from '../kn/stats.js';
+import { rng as mulberry32 } from '../engine/random.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const LOG2_20 = Math.log2(20);

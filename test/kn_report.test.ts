@@ -65,27 +65,46 @@ function assertWellFormedXml(xml: string, what: string): string {
 test('esm-kn experiment writes the report: results.json keys, CSV, well-formed SVGs, report.html', () => {
   const out = join(dir, 'report');
   const r = cli('experiment', '--model', modelDir, '--data', data, '--out', out, '--examples', '2', '--test-examples', '3', '--steps', '3',
-    '--seeds', '2', '--fractions', '10', '50', '--bootstrap', '20', '--max-len', '24', '--quiet');
+    '--seeds', '2', '--fractions', '10', '50', '--rankings', 'layer', 'global', '--bootstrap', '20', '--resamples', '50', '--class-edit-seeds', '2',
+    '--max-len', '24', '--quiet');
   assert.is(r.status, 0, r.stderr);
   assert.equal(errorLines(r.stderr), []);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
-  for (const key of ['meta', 'unablated', 'rows', 'density', 'density_modules', 'key_statement', 'class_edits', 'completeness']) assert.ok(key in results, `results.json has ${key}`);
+  for (const key of ['meta', 'unablated', 'rows', 'density', 'density_modules', 'key_statement', 'class_edits', 'completeness', 'tests', 'verdicts', 'nulls']) {
+    assert.ok(key in results, `results.json has ${key}`);
+  }
   const rows = results.rows as Record<string, unknown>[];
-  // 6 modules x 2 rankings x 2 fractions x (activation, ig, 2 random seeds).
-  assert.is(rows.length, 6 * 2 * 2 * 4);
-  for (const key of ['module', 'method', 'fraction', 'seed', 'accuracy', 'macro_f1', 'model', 'split', 'steps']) assert.ok(key in rows[0]!, `row has ${key}`);
+  // 6 modules x 2 rankings x 2 fractions x 2 methods x (the method, 2 layer-matched random seeds).
+  assert.is(rows.length, 6 * 2 * 2 * 2 * 3);
+  for (const key of ['module', 'method', 'fraction', 'seed', 'matched', 'accuracy', 'macro_f1', 'model', 'split', 'steps']) assert.ok(key in rows[0]!, `row has ${key}`);
   assert.equal([...new Set(rows.map((x) => x.method))].sort(), ['activation', 'ig', 'random']);
   assert.equal([...new Set(rows.filter((x) => x.method === 'random').map((x) => x.seed))].sort(), [0, 1]);
   assert.ok(rows.every((x) => typeof x.accuracy === 'number' && (x.accuracy as number) >= 0 && (x.accuracy as number) <= 1));
-  const density = results.density as Record<string, unknown>[];
-  assert.is(density.length, NEURON_MODULES.length * 2);
-  for (const key of ['module', 'layer', 'share']) assert.ok(key in density[0]!, `density has ${key}`);
+  // One test per (module, method, ranking, fraction, metric), each with the fields the checks read.
+  const tests = results.tests as Record<string, unknown>[];
+  assert.is(tests.length, 6 * 2 * 2 * 2 * 2);
+  for (const key of ['module', 'method', 'ranking', 'fraction', 'metric', 'effect', 'ci_low', 'ci_high', 'p_value', 'p_adjusted']) assert.ok(key in tests[0]!, `test has ${key}`);
+  // With 2 random seeds the smallest p-value is 1/3 and nothing can be significant.
+  assert.ok(tests.every((t) => (t.p_value as number) >= 1 / 3 - 1e-12 && (t.p_adjusted as number) >= (t.p_value as number) && t.significant === false));
+  const verdicts = results.verdicts as { beats_random: Record<string, unknown>[]; key_density: Record<string, unknown> };
+  assert.is(verdicts.beats_random.length, 6 * 2 * 2 * 2);
+  for (const key of ['module', 'method', 'fraction', 'significant', 'p_adjusted']) assert.ok(key in verdicts.beats_random[0]!, `beats_random has ${key}`);
+  assert.ok(typeof verdicts.key_density.statement === 'string' && typeof verdicts.key_density.significant === 'boolean');
+  const nulls = results.nulls as { name: string; tests: unknown[] }[];
+  assert.equal(nulls.map((n) => n.name), ['reinit-head', 'reinit-all']);
+  assert.ok(nulls.every((n) => n.tests.length === tests.length));
+  const density = results.density as { cells: Record<string, unknown>[]; mass: { module: string; abs: number }[] };
+  assert.is(density.cells.length, NEURON_MODULES.length * 2);
+  for (const key of ['module', 'layer', 'share']) assert.ok(key in density.cells[0]!, `density has ${key}`);
+  assert.equal(density.mass.map((m) => m.module), [...NEURON_MODULES]);
   const meta = results.meta as Record<string, unknown>;
   for (const key of ['model', 'test_split', 'random_seeds', 'steps', 'rule', 'scored_records', 'test_records', 'wall_seconds']) assert.ok(key in meta, `meta has ${key}`);
   assert.is(meta.steps, 3);
+  assert.is(meta.smoke_test, true);
   const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
   assert.is(csv.length, rows.length + 1);
-  assert.ok(csv[0]!.startsWith('module,method,ranking,replacement,fraction,seed,kept,accuracy,macro_f1'), csv[0]);
+  assert.ok(csv[0]!.startsWith('module,method,ranking,replacement,fraction,seed,matched,kept,accuracy,macro_f1'), csv[0]);
+  assert.is(readFileSync(join(out, 'tests.csv'), 'utf8').trim().split('\n').length, tests.length + 1);
   for (const svg of ['accuracy.svg', 'macro_f1.svg', 'density.svg']) {
     const text = readFileSync(join(out, svg), 'utf8');
     assert.is(assertWellFormedXml(text, svg), 'svg');
@@ -95,7 +114,8 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.ok(html.startsWith('<!DOCTYPE html>') && html.includes('</html>'));
   assert.is((html.match(/<svg /g) ?? []).length, 3, 'the three figures are inline');
-  assert.ok(html.includes('<table>') && html.includes(String(results.key_statement).slice(0, 20)));
+  assert.ok(html.includes('<table>') && html.includes(String(verdicts.key_density.statement).slice(0, 20)));
+  assert.ok(html.includes(`Smoke test: ${String(meta.test_records)} test records`), 'the smoke-test banner');
   assert.ok(existsSync(join(out, 'scores', 'ig.safetensors')) && existsSync(join(out, 'scores', 'activation.safetensors')));
 });
 

@@ -1,6 +1,7 @@
 /** The study's statistics on hand-checked cases; Fisher's exact test against R's fisher.test / scipy's fisher_exact. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rng as mulberry32 } from '../engine/random.js';
 import {
   averageRanks,
   benjaminiHochberg,
@@ -10,7 +11,6 @@ import {
   holm,
   jaccard,
   mean,
-  mulberry32,
   pairedBootstrap,
   pearson,
   quantile,
@@ -25,20 +25,6 @@ const closeAll = (a: readonly number[], b: readonly number[], what: string): voi
   assert.is(a.length, b.length, `${what}: length`);
   a.forEach((v, i) => close(v, b[i]!, `${what}[${i}]`));
 };
-
-test('mulberry32: one stream per seed, uniform in [0, 1)', () => {
-  const draw = (seed: number): number[] => {
-    const r = mulberry32(seed);
-    return Array.from({ length: 5 }, () => r());
-  };
-  assert.equal(draw(42), draw(42));
-  assert.not.equal(draw(42), draw(43));
-  const r = mulberry32(7);
-  const xs = Array.from({ length: 20000 }, () => r());
-  assert.ok(xs.every((x) => x >= 0 && x < 1));
-  close(mean(xs), 0.5, 'mean of 20000 uniforms', 0.01);
-  close(sd(xs), Math.sqrt(1 / 12), 'sd of 20000 uniforms', 0.01);
-});
 
 test('mean and sd: hand values, ddof, degenerate inputs', () => {
   close(mean([1, 2, 3, 4]), 2.5, 'mean');

@@ -2,17 +2,11 @@
  * report.html for the knowledge-neuron study: one self-contained page (inline SVG figures, tables,
  * provenance) that says for every number which model, split, seeds and m produced it.
  */
-import type { ClassEditRow } from '../../kn/class_edits.js';
 import type { Density } from '../../kn/density.js';
-import type { AblationRow, StudyResult } from '../../kn/study.js';
+import type { AblationRow, NullResult, StudyResult } from '../../kn/study.js';
 import { esc } from './svg.js';
-
-/** An HTML table from a header and rows of cells (already strings). */
-export function table(caption: string, header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<table><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
+import { table } from './table.js';
+import { banner, classEditTable, contrastTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
@@ -20,7 +14,7 @@ const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''
 
 /** The ablation grid as rows: score-based selections as they are, random ones as mean (min-max) over seeds. */
 function ablationTable(rows: readonly AblationRow[], caption: string): string {
-  const keyOf = (r: AblationRow) => `${r.module}|${r.method}|${r.ranking}|${r.fraction}`;
+  const keyOf = (r: AblationRow) => `${r.module}|${r.method}|${r.matched ?? ''}|${r.ranking}|${r.fraction}`;
   const groups = new Map<string, AblationRow[]>();
   for (const r of rows) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r]);
   const cells = [...groups.values()].map((g) => {
@@ -31,7 +25,7 @@ function ablationTable(rows: readonly AblationRow[], caption: string): string {
       return g.length > 1 ? `${f3(mean)} (${f3(Math.min(...v))}-${f3(Math.max(...v))})` : f3(mean);
     };
     const seeds = g.map((x) => x.seed).filter((s) => s !== null);
-    return [r.module, r.method, r.ranking, pct(r.fraction), String(r.kept), stat('accuracy'), stat('macro_f1'), seeds.length ? seeds.join(' ') : '-'];
+    return [r.module, r.matched ? `random (matched to ${r.matched})` : r.method, r.ranking, pct(r.fraction), String(r.kept), stat('accuracy'), stat('macro_f1'), seeds.length ? `${seeds.length} seeds` : '-'];
   });
   return table(caption, ['module', 'method', 'ranking', 'kept', 'neurons', 'accuracy', 'macro-F1', 'seeds'], cells);
 }
@@ -41,13 +35,8 @@ function densityTables(d: Density, caption: string): string {
   return table(caption, ['module', 'top neurons', 'share of module', '95% CI', 'enrichment', '95% CI'], mods);
 }
 
-function classEditTable(rows: readonly ClassEditRow[], caption: string): string {
-  return table(caption, ['module', 'class', 'edit', 'neurons', 'own p(class) before', 'after', 'change', 'others p(class) change', 'others p(true) change'],
-    rows.map((r) => [r.module, r.class_name, r.edit, String(r.neurons), f3(r.own_before), f3(r.own_after), signed(r.own_change), signed(r.others_change), signed(r.others_true_change)]));
-}
-
 /** The page. `provenance` is the caption stamped on every table; `meta` is listed in full at the end. */
-export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>): string {
+export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = []): string {
   const stripXml = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, '');
   const c = r.completeness;
   const completeness = c
@@ -67,21 +56,37 @@ th { background: #f3f3f3; }
 td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.5em 0; overflow-x: auto; }
 .statement { font-size: 15px; padding: 0.6em 1em; background: #f6f6ee; border-left: 4px solid #c90; }
+.banner { font-size: 15px; padding: 0.6em 1em; background: #fde8e8; border-left: 4px solid #c00; }
+.verdict { margin: 0.3em 0; }
+ul.method li { margin: 0.3em 0; }
 </style></head><body>
 <h1>Knowledge neurons in ${esc(String(meta.model ?? 'the model'))}</h1>
 <p>${esc(provenance)}</p>
+${banner(r, meta)}
 ${table(`Unablated model. ${provenance}`, ['accuracy', 'macro-F1', 'test records'], [[f3(r.unablated.accuracy), f3(r.unablated.macro_f1), String(r.tested.length)]])}
+<h2>Verdicts</h2>
+${r.verdicts.beats_random.map((v) => `<p class="verdict">${esc(v.statement)}</p>`).join('\n')}
+<p class="statement">${esc(r.verdicts.key_density.statement)}</p>
+<h2>Method</h2>
+${methodSection(meta)}
 <h2>Keeping only the top neurons of one module type</h2>
 <figure>${stripXml(figures.accuracy)}</figure>
 <figure>${stripXml(figures.macroF1)}</figure>
+${testsTable(r.tests, `Ablation tests against layer-matched random selections. ${provenance}`)}
 ${ablationTable(r.rows, `Ablations: every neuron of the module type outside the kept set replaced by ${r.rows[0]?.replacement ?? 'zero'}. ${provenance}`)}
 <h2>Where the knowledge neurons are</h2>
-<p class="statement">${esc(r.density.keyStatement)}</p>
+<p class="statement">${esc(r.verdicts.key_density.statement)}</p>
 <figure>${stripXml(figures.density)}</figure>
 ${densityTables(r.density, `Share of each module type's neurons in the global top ${pct(r.density.topFraction)} (${r.density.topCount} neurons) by integrated gradients; 95% percentile bootstrap over examples (${r.density.resamples} resamples, seed ${r.density.seed}). ${provenance}`)}
+${contrastTable(r.density, `Key minus each other module type. ${provenance}`)}
+${sensitivityTable(r.density, `Share of each module type's neurons in the global top set, by top fraction (95% bootstrap intervals). ${provenance}`)}
+${moduleTable(r, `Basis-free: each whole module type zeroed (test metrics) and its IG attribution mass. ${provenance}`)}
 ${completeness}
 <h2>Suppressing and amplifying a class's top neurons (Dai et al.)</h2>
-${classEditTable(r.classEdits, `Each class's top neurons of a module type (by its integrated gradients) set to 0 (suppress) or doubled (amplify); change = relative change of the mean probability. ${provenance}`)}
+${classEditTable(r.classEdits, `Each class's top neurons of a module type (by its integrated gradients) set to 0 (suppress) or doubled (amplify); change = relative change of the mean probability; p: one-sided empirical p against layer-matched random neurons of the same count. ${provenance}`)}
+${specificityTables(r.specificity, meta.classes as string[], `relative change of each class's mean probability on its own examples when the row's class's top neurons are suppressed. ${provenance}`)}
+<h2>Null models</h2>
+${nullsSection(nulls, String(meta.primary_metric))}
 <h2>Provenance</h2>
 ${table('How these numbers were produced', ['field', 'value'], metaRows)}
 </body></html>

@@ -1,11 +1,11 @@
 /**
  * The study's figures as SVG (cli/report/svg.ts): a metric against the preserved fraction, one
- * panel per module type, with the random selections' spread as a band; and the density of the global
+ * panel per module type, with every random selection as a dot (the null distribution); and the density of the global
  * top neurons by module type and layer as a heatmap. Every figure carries a provenance line.
  */
 import type { DensityCell } from '../../kn/density.js';
 import type { AblationRow } from '../../kn/study.js';
-import { COLORS, el, esc, heat, linear, logScale, polygon, polyline, svgDocument, text, textWidth, wrap } from './svg.js';
+import { COLORS, el, esc, heat, linear, logScale, polyline, svgDocument, text, textWidth, wrap } from './svg.js';
 
 /** The metric columns of an ablation row. */
 export type Metric = 'accuracy' | 'macro_f1';
@@ -14,13 +14,20 @@ const METRIC_NAME: Record<Metric, string> = { accuracy: 'accuracy', macro_f1: 'm
 
 const pctLabel = (f: number): string => `${Math.round(f * 1000) / 10}%`;
 
-/** Mean, min and max over random seeds, per fraction, for one module and ranking. */
-function randomSpread(rows: readonly AblationRow[], metric: Metric, fractions: readonly number[]): { f: number; mean: number; min: number; max: number }[] {
+/**
+ * The random controls' values per fraction and their mean, one module and ranking. Controls matched to
+ * different methods are drawn apart only when the methods keep different per-layer counts; with ranking
+ * 'layer' they coincide, so each seed is shown once (the first method's).
+ */
+function randomSpread(rows: readonly AblationRow[], metric: Metric, fractions: readonly number[]): { f: number; mean: number; values: number[] }[] {
+  const first = rows.find((r) => r.matched !== null)?.matched ?? null;
   return fractions.flatMap((f) => {
-    const vs = rows.filter((r) => r.fraction === f).map((r) => r[metric]);
-    return vs.length ? [{ f, mean: vs.reduce((a, b) => a + b, 0) / vs.length, min: Math.min(...vs), max: Math.max(...vs) }] : [];
+    const vs = rows.filter((r) => r.fraction === f && (r.ranking === 'global' || r.matched === first)).map((r) => r[metric]);
+    return vs.length ? [{ f, mean: vs.reduce((a, b) => a + b, 0) / vs.length, values: vs }] : [];
   });
 }
+
+const METHOD_COLORS: Record<string, string> = { activation: COLORS.activation, ig: COLORS.ig, 'ig-refined': '#7a3db8' };
 
 /**
  * Metric vs preserved fraction (log axis), a panel per module: activation and IG selections as lines
@@ -39,7 +46,11 @@ export function fractionPlot(rows: readonly AblationRow[], metric: Metric, unabl
   const captionLines = wrap(caption, Math.floor((width - margin.left) / textWidth('x', 10)));
   const height = margin.top + Math.ceil(modules.length / cols) * (panelH + margin.gapY) + 14 * captionLines.length;
   const body: string[] = [text(margin.left, 18, `Test ${METRIC_NAME[metric]} when only the top neurons of one module type are kept`, { 'font-size': 13, 'font-weight': 'bold' })];
-  const legend: [string, string, string | undefined][] = [['activation', COLORS.activation, undefined], ['integrated gradients', COLORS.ig, undefined], ['random (mean, band: min-max over seeds)', COLORS.random, undefined], ['unablated', COLORS.baseline, '2 3']];
+  const methods = [...new Set(rows.map((r) => r.method).filter((m) => m !== 'random'))];
+  const legend: [string, string, string | undefined][] = [
+    ...methods.map((m): [string, string, undefined] => [m === 'ig' ? 'integrated gradients' : m, METHOD_COLORS[m] ?? '#000', undefined]),
+    ['random: each seed a dot, line = mean', COLORS.random, undefined], ['unablated', COLORS.baseline, '2 3'],
+  ];
   if (rankings.includes('global')) legend.push(['dashed: global ranking', '#000', '6 3']);
   let lx = margin.left;
   for (const [name, color, dash] of legend) {
@@ -67,14 +78,17 @@ export function fractionPlot(rows: readonly AblationRow[], metric: Metric, unabl
       const dash = ranking === 'global' ? '6 3' : undefined;
       const spread = randomSpread(mine.filter((r) => r.method === 'random' && r.ranking === ranking), metric, fractions);
       if (spread.length) {
-        const band = [...spread.map((s) => [x(s.f), y(s.max)] as const), ...[...spread].reverse().map((s) => [x(s.f), y(s.min)] as const)];
-        body.push(polygon(band, { fill: COLORS.random, 'fill-opacity': ranking === 'global' ? 0.1 : 0.18, stroke: 'none' }));
+        // Every random control as a dot, spread sideways by seed so ties stay visible.
+        for (const s of spread) {
+          s.values.forEach((v, k) => body.push(el('circle', { cx: x(s.f) + ((k % 9) - 4) * 1.6, cy: y(v), r: 1.6, fill: COLORS.random, 'fill-opacity': 0.55 })));
+        }
         body.push(polyline(spread.map((s) => [x(s.f), y(s.mean)] as const), { stroke: COLORS.random, 'stroke-width': 1.5, 'stroke-dasharray': dash }));
       }
-      for (const method of ['activation', 'ig'] as const) {
+      for (const method of methods) {
+        const color = METHOD_COLORS[method] ?? '#000';
         const pts = fractions.flatMap((f) => mine.filter((r) => r.method === method && r.ranking === ranking && r.fraction === f).map((r) => [x(f), y(r[metric])] as const));
-        body.push(polyline(pts, { stroke: method === 'ig' ? COLORS.ig : COLORS.activation, 'stroke-width': 2, 'stroke-dasharray': dash }));
-        for (const [px, py] of pts) body.push(el('circle', { cx: px, cy: py, r: 2.5, fill: method === 'ig' ? COLORS.ig : COLORS.activation }));
+        body.push(polyline(pts, { stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash }));
+        for (const [px, py] of pts) body.push(el('circle', { cx: px, cy: py, r: 2.8, fill: color }));
       }
     }
     body.push(el('line', { x1: x0, y1: y(unablated), x2: x0 + panelW, y2: y(unablated), stroke: COLORS.baseline, 'stroke-dasharray': '2 3', 'stroke-width': 1.5 }));

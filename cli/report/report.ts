@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { saveScores } from '../../kn/scores_io.js';
-import type { StudyResult } from '../../kn/study.js';
+import type { NullResult, StudyResult } from '../../kn/study.js';
 import { reportHtml } from './html.js';
 import { densityHeatmap, fractionPlot } from './plots.js';
 
@@ -42,7 +42,7 @@ export function provenanceLine(meta: Record<string, unknown>): string {
 }
 
 /** Writes the report into `dir` (created); returns the files written. */
-export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>): Promise<string[]> {
+export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>, nulls: readonly NullResult[] = []): Promise<string[]> {
   mkdirSync(join(dir, 'scores'), { recursive: true });
   const caption = provenanceLine(meta);
   const figures = {
@@ -51,21 +51,34 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     density: densityHeatmap(r.density.cells, r.density.topFraction, caption),
   };
   const density = r.density.cells.map((c) => ({ ...c, model: meta.model, scored_records: meta.scored_records, steps: meta.steps, rule: meta.rule, bootstrap: r.density.resamples, seed: r.density.seed }));
-  const edits = r.classEdits.map((c) => ({ ...c, model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps }));
+  const edits = r.classEdits.map(({ random_own_changes: _omit, ...c }) => ({ ...c, model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps }));
+  // Every ablation row carries what produced it.
+  const stamp = { model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps, rule: meta.rule, examples_per_class: meta.examples_per_class, sample_seed: meta.sample_seed };
+  const rows = r.rows.map((x) => ({ ...x, ...stamp }));
+  const tests = r.tests.map(({ random_values: _omit, ...t }) => ({ ...t, ...stamp, random_seeds: (meta.random_seeds as unknown[]).length }));
   const results = {
     meta,
     unablated: r.unablated,
-    rows: r.rows,
-    density,
+    rows,
+    tests: r.tests,
+    verdicts: r.verdicts,
+    attainable_p: r.attainable_p,
+    zeroing: r.zeroing,
+    density: { top_fraction: r.density.topFraction, cells: density, modules: r.density.modules, mass: r.density.mass, sensitivity: r.density.sensitivity, key_density: r.density.keyDensity },
     density_top_fraction: r.density.topFraction,
     density_modules: r.density.modules,
     key_statement: r.density.keyStatement,
-    class_edits: edits,
+    class_edits: r.classEdits.map((c) => ({ ...c, model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps })),
+    class_edit_specificity: r.specificity,
+    refined: r.refined,
+    target_agreement: r.agreement,
     completeness: r.completeness,
+    nulls: nulls.map((n) => ({ name: n.name, description: n.description, unablated: n.unablated, tests: n.tests, verdicts: n.verdicts, zeroing: n.zeroing, mass: n.mass })),
   };
   const files: [string, string][] = [
     ['results.json', json(results)],
-    ['results.csv', toCsv(r.rows as unknown as Record<string, unknown>[])],
+    ['results.csv', toCsv(rows as unknown as Record<string, unknown>[])],
+    ['tests.csv', toCsv(tests as unknown as Record<string, unknown>[])],
     ['density.csv', toCsv(density)],
     ['class_edits.csv', toCsv(edits as unknown as Record<string, unknown>[])],
     ['accuracy.svg', figures.accuracy],
@@ -76,6 +89,6 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
   await saveScores(join(dir, 'scores', 'activation.safetensors'), r.activation);
   await saveScores(join(dir, 'scores', 'ig.safetensors'), r.ig);
   // The page last: when it exists, everything it refers to does.
-  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta)));
+  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls)));
   return [...files.map(([n]) => n), 'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
 }

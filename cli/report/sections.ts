@@ -1,0 +1,107 @@
+/**
+ * The report's statistical sections as HTML: the smoke-test banner, the method section (every choice
+ * the numbers depend on, stated), verdicts, the ablation tests, module zeroing and mass, the key
+ * contrasts, class edits with their random controls and specificity, and the null models.
+ */
+import type { ClassEditRow, SpecificityRow } from '../../kn/class_edits.js';
+import type { Density } from '../../kn/density.js';
+import type { NullResult, StudyResult } from '../../kn/study.js';
+import { ALPHA, type AblationTest, SMOKE_TEST_RECORDS } from '../../kn/tests.js';
+import { esc } from './svg.js';
+import { table } from './table.js';
+
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
+const fp = (p: number): string => (!Number.isFinite(p) ? '-' : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
+
+/** A red banner when the test sample is too small to carry verdicts, or no verdict is attainable. */
+export function banner(r: StudyResult, meta: Record<string, unknown>): string {
+  const out: string[] = [];
+  if (r.tested.length < SMOKE_TEST_RECORDS) {
+    out.push(`Smoke test: ${r.tested.length} test records (fewer than ${SMOKE_TEST_RECORDS}). This run checks that the pipeline works; do not cite its verdicts. Run <code>--preset full</code> for results.`);
+  }
+  if (r.attainable_p >= ALPHA) {
+    out.push(`With ${(meta.random_seeds as unknown[]).length} random selections per cell and ${(meta.fractions as unknown[]).length * (meta.rankings as unknown[]).length} cells per Holm family, the smallest attainable adjusted p-value is ${fp(r.attainable_p)}: no ablation test can reach significance at ${ALPHA} in this run.`);
+  }
+  return out.map((s) => `<p class="banner">${s}</p>`).join('\n');
+}
+
+/** Every choice behind the numbers, as a list. */
+export function methodSection(meta: Record<string, unknown>): string {
+  const items = [
+    `Model ${esc(String(meta.model))} (${esc(String(meta.architecture))}); task ${esc(String(meta.task))}; test records: ${String(meta.test_records)} from the ${esc(String(meta.test_split))} (${meta.test_per_class === null ? 'all of it' : `${String(meta.test_per_class)} per class, sample seed ${String(meta.sample_seed)}`}); first ${String(meta.max_length)} residues of every sequence.`,
+    `Scored examples: ${String(meta.scored_records)} training records (${String(meta.examples_per_class ?? 'all')} per class); IG on ${String(meta.ig_records)} of them (target: ${esc(String(meta.ig_target))} class${meta.ig_target === 'correct' ? ', correctly classified examples only' : ''}).`,
+    `Activation method: ranks neurons by ${esc(String(meta.activation_ranking))} over residues (zeroing hurts by magnitude, so the signed mean is only an option).`,
+    `Integrated gradients: m = ${String(meta.steps)} ${esc(String(meta.rule))} nodes, zero baseline, positions scaled: ${esc(String(meta.positions))}${meta.positions === 'cls' ? ' (only &lt;cls&gt;: Dai et al.\'s single-position scaling)' : ' (jointly)'}; each example's attributions divided by its largest |attribution| before averaging: ${esc(String(meta.ig_normalise))}; overall score = mean of the class means.`,
+    `Query and key: ${meta.qk_units === 'pair' ? 'scored, ranked and counted per rotary pair (d, d + Dh/2). Under joint scaling from a zero baseline the IG of query unit d equals that of key unit d per rotary pair by construction (attention logits are bilinear), and the split inside a pair is not a property of the function, so per-unit query-versus-key comparisons would be artefacts' : 'per unit (right under single-position scaling; under joint scaling query and key are tied per rotary pair by construction)'}.`,
+    meta.refined ? `Refined knowledge neurons (Dai et al.): per example keep neurons with attribution >= ${String((meta.refined as { t: number }).t)} x that example's maximum, then those kept in >= ${String((meta.refined as { p: number }).p)} of a class's examples; ranked by the largest such share ('ig-refined').` : 'Refined knowledge neurons: not run (--refined T P, on in --preset full).',
+    `Ablation tests: keep the top ${(meta.fractions as number[]).map(pct).join(', ')} of one module type (ranking: ${(meta.rankings as string[]).join(', ')}), replace the rest by ${esc(String(meta.replacement))}; control: ${(meta.random_seeds as unknown[]).length} random selections with the same number of neurons in every layer (layer-matched). Effect = method minus the random mean; p = (1 + #random >= method) / (1 + ${(meta.random_seeds as unknown[]).length}), one-sided; 95% interval: paired percentile bootstrap over test records (${String(meta.resamples)} resamples); Holm within each (module, method, metric) family; verdicts on ${esc(String(meta.primary_metric))} at alpha ${ALPHA}.`,
+    `Density: global top ${pct(Number(meta.density_top_fraction))} of neurons by IG; key versus each other module type by paired bootstrap over scored examples (${String(meta.bootstrap_resamples)} resamples, within classes), one-sided, Holm over the five; plus basis-free checks: each module type's attribution mass and the metric drop when the whole module type is zeroed.`,
+    `Class edits: each class's top ${pct(Number(meta.class_edit_fraction))} IG neurons of a module type x0 (suppress) or x2 (amplify), against ${(meta.class_edit_seeds as unknown[]).length} layer-matched random sets of the same size.`,
+    `Nulls: ${(meta.nulls as { name: string; description: string }[]).map((n) => `${esc(n.name)} (${esc(n.description)})`).join('; ') || 'none'}; each runs the same scoring and tests.`,
+  ];
+  return `<ul class="method">${items.map((i) => `<li>${i}</li>`).join('\n')}</ul>`;
+}
+
+/** The ablation tests as a table. */
+export function testsTable(tests: readonly AblationTest[], caption: string): string {
+  return table(caption, ['module', 'method', 'ranking', 'kept', 'metric', 'method value', 'random mean', 'effect', '95% CI', 'p', 'Holm p', 'significant'],
+    tests.map((t) => [t.module, t.method, t.ranking, pct(t.fraction), t.metric, f3(t.value), f3(t.random_mean), f3(t.effect), `${f3(t.ci_low)} to ${f3(t.ci_high)}`, fp(t.p_value), fp(t.p_adjusted), t.significant ? 'yes' : 'no']));
+}
+
+/** Zeroing and mass per module type. */
+export function moduleTable(r: StudyResult, caption: string): string {
+  return table(caption, ['module', 'accuracy zeroed', 'drop', 'macro-F1 zeroed', 'drop', 'IG mass (signed sum)', 'IG |mass|', 'share of |mass|', 'mean |IG| per neuron'],
+    r.zeroing.map((z) => {
+      const m = r.density.mass.find((x) => x.module === z.module)!;
+      return [z.module, f3(z.accuracy), f3(z.accuracy_drop), f3(z.macro_f1), f3(z.macro_f1_drop), m.signed.toExponential(2), m.abs.toExponential(2), pct(m.share_of_total), m.per_neuron.toExponential(2)];
+    }));
+}
+
+/** Key minus each other module type. */
+export function contrastTable(d: Density, caption: string): string {
+  return table(caption, ['quantity', 'key minus', 'difference', '95% CI', 'p', 'Holm p', 'significant'],
+    d.keyDensity.contrasts.map((c) => [c.quantity === 'share' ? 'share in top set' : 'mean |IG| per neuron', c.other, c.quantity === 'share' ? signed(c.difference) : c.difference.toExponential(2),
+      c.quantity === 'share' ? `${signed(c.ci_low)} to ${signed(c.ci_high)}` : `${c.ci_low.toExponential(2)} to ${c.ci_high.toExponential(2)}`, fp(c.p_value), fp(c.p_adjusted), c.significant ? 'yes' : 'no']));
+}
+
+/** Share of each module type in the top set at several top fractions. */
+export function sensitivityTable(d: Density, caption: string): string {
+  const fractions = [...new Set(d.sensitivity.map((s) => s.top_fraction))];
+  const modules = [...new Set(d.sensitivity.map((s) => s.module))];
+  return table(caption, ['module', ...fractions.map((f) => `top ${pct(f)}`)],
+    modules.map((m) => [m, ...fractions.map((f) => {
+      const s = d.sensitivity.find((x) => x.module === m && x.top_fraction === f)!;
+      return `${pct(s.share)} (${pct(s.share_lo)}-${pct(s.share_hi)})`;
+    })]));
+}
+
+/** Class edits with their random controls. */
+export function classEditTable(rows: readonly ClassEditRow[], caption: string): string {
+  return table(caption, ['module', 'class', 'edit', 'neurons', 'own p(class) before', 'after', 'change', 'random change (mean)', 'p vs random', 'others p(class) change', 'others p(true) change'],
+    rows.map((r) => [r.module, r.class_name, r.edit, String(r.neurons), f3(r.own_before), f3(r.own_after), signed(r.own_change), signed(r.random_own_change), fp(r.p_value), signed(r.others_change), signed(r.others_true_change)]));
+}
+
+/** The specificity matrices of suppression, one table per module type. */
+export function specificityTables(rows: readonly SpecificityRow[], classNames: readonly string[], caption: string): string {
+  const modules = [...new Set(rows.map((r) => r.module))];
+  return modules.map((m) => table(`${m}: ${caption}`, ['suppressed class', ...classNames.map((c) => c.split(' ')[0]!)],
+    rows.filter((r) => r.module === m).map((r) => [r.class_name, ...r.changes.map(signed)]))).join('\n');
+}
+
+/** The nulls: how many tests each calls significant, and their verdict lines. */
+export function nullsSection(nulls: readonly NullResult[], metric: string): string {
+  if (!nulls.length) return '<p>No null models were run (--nulls none).</p>';
+  const rows = nulls.map((n) => {
+    const primary = n.tests.filter((t) => t.metric === metric);
+    const sig = primary.filter((t) => t.significant).length;
+    return [n.name, f3(n.unablated.accuracy), f3(n.unablated.macro_f1), `${sig} of ${primary.length}`, n.verdicts.key_density.significant ? 'yes' : 'no', n.description];
+  });
+  const silent = nulls.every((n) => n.tests.every((t) => !t.significant) && !n.verdicts.key_density.significant);
+  const verdict = silent
+    ? 'The instrument stays silent on every null model: no ablation test and no key-density contrast is significant where nothing was learned.'
+    : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
+  return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
+<p class="statement">${esc(verdict)}</p>`;
+}
