@@ -4,28 +4,26 @@
  * perfectly and the planted signal survives the LayerNorms monotonically; activation selection (mean
  * |activation|) and IG selection put the planted unit at rank 1 of its module type (and, with two
  * planted units, both in the top 2); IG hands it over 90% of f(x) - f(baseline) on every motif record;
- * the ablation tests against 59 layer-matched random selections call it significant after Holm, with
- * the p-value exactly (1 + random selections that happen to keep the planted unit) / 60. On nulls (the
+ * the study (kn/study.ts runStudy, restricted to ffn_in) tests the ablations against 59 layer-matched
+ * random selections and calls keeping the planted unit significant after Holm, with the p-value exactly (1 + random selections that happen to keep the planted unit) / 60. On nulls (the
  * planted backbone under a head blind to the circuit; random weights with shuffled labels; the planted
  * model with shuffled labels) the same pipeline calls nothing significant on accuracy.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TaskRecord } from '../data/dataset.js';
-import { argmaxRows } from '../data/metrics.js';
-import { classifierLogits } from '../model/classifier.js';
-import { type EsmModel, NEURON_MODULES } from '../model/esm.js';
-import type { ClassifierHead } from '../model/head.js';
+import { NEURON_MODULES } from '../model/esm.js';
 import { neuronEditHook, refEsmForward } from '../model/ref/esm.js';
-import { ablationEdit, editHook } from '../kn/ablate.js';
 import { activationScores } from '../kn/activation.js';
 import { pairIndex } from '../kn/ig.js';
 import { igScores } from '../kn/ig_scores.js';
 import { neuronLayout, neuronOffset } from '../kn/layout.js';
 import { refClassifierProbs } from '../kn/ref/ig.js';
-import { type NeuronScores, overallScores } from '../kn/scores.js';
-import { type Ranking, type Selection, selectRandomMatched, selectTop, topIndices } from '../kn/select.js';
-import { type AblationTest, type TestCell, ALPHA, ablationTests, attainableAlpha } from '../kn/tests.js';
+import { normaliseExamples } from '../kn/refined.js';
+import { overallScores } from '../kn/scores.js';
+import { type Ranking, selectRandomMatched, selectTop, topIndices } from '../kn/select.js';
+import { type StudyResult, runStudy } from '../kn/study.js';
+import { ALPHA, attainableAlpha } from '../kn/tests.js';
 import { exampleTokens } from '../kn/examples.js';
 import { gpu } from './lib/gpu.js';
 import { type TinyClassifier, disposeTiny, refHead, uploadTiny } from './lib/kn_fixtures.js';
@@ -38,17 +36,14 @@ const W = layout.widths.ffn_in;
 /** The planted unit's index within its module type's (layers, W) block. */
 const plantedInModule = unit.layer * W + unit.index;
 const names = PLANTED_CLASSES;
-/** Scored examples (8 per class) and test records (16 per class), disjoint seeds. */
-const scored = plantedRecords(16, 101, { prefix: 'S' });
+/** Scored examples (4 per class) and test records (16 per class), disjoint seeds. */
+const scored = plantedRecords(8, 101, { prefix: 'S' });
 const testRecords = plantedRecords(32, 202, { prefix: 'T' });
 const batching = { batchSize: 32, maxLength: 64 };
 /** Random selections per cell: with 2 cells per family, Holm's smallest p is 2 / 60. */
 const SEEDS = Array.from({ length: 59 }, (_, i) => i + 1);
-/** The grid: one unit per layer, and one unit over the module type. */
-const CELLS: readonly { ranking: Ranking; fraction: number }[] = [
-  { ranking: 'layer', fraction: 1 / W },
-  { ranking: 'global', fraction: 1 / (2 * W) },
-];
+/** The grid's rankings; its one fraction is 1/W. */
+const RANKINGS: readonly Ranking[] = ['layer', 'global'];
 
 /**
  * IG settings: Gauss-Legendre with 32 nodes. The planted decision saturates: on a record with 3 motifs
@@ -112,55 +107,50 @@ test('planted fixture: the float64 reference classifies the motif task perfectly
   assert.equal(fired, [...(r as ReturnType<typeof plantedRecords>[number]).motifPositions]);
 });
 
-/** Predicted classes (R) of the test records with one selection kept (others zeroed). */
-async function predictions(model: EsmModel, head: ClassifierHead, records: readonly TaskRecord[], s: Selection | null): Promise<Int32Array> {
-  const h = s ? editHook(layout, [ablationEdit(layout, s, 'zero')]) : null;
-  try {
-    return argmaxRows(await classifierLogits(model, head, records, batching, h?.hook), 2);
-  } finally {
-    h?.dispose();
-  }
+/** Scored and test records of one run. */
+interface StudyData {
+  readonly scored: readonly TaskRecord[];
+  readonly test: readonly TaskRecord[];
 }
 
-/** The study's pipeline on one model: scores, selections, random controls, tests. */
-async function pipeline(t: TinyClassifier, data: { scored: readonly TaskRecord[]; test: readonly TaskRecord[] } = { scored, test: testRecords }): Promise<{ tests: AblationTest[]; ranks: Record<string, number[]>; hits: Map<string, number>; ig: NeuronScores }> {
+/**
+ * The study (kn/study.ts runStudy) on one model, restricted to ffn_in and a grid of one fraction, 1/W
+ * (one unit per layer with ranking 'layer', two over the module type with 'global'): the study's
+ * defaults otherwise (mean |activation|, IG of the true class with every position scaled and each
+ * example's row normalised, zero replacement), S = 59 layer-matched random seeds, class edits skipped.
+ * Returns the tests, each method's ffn_in ranking, and how many random selections kept the planted unit.
+ */
+async function study(t: TinyClassifier, data: StudyData = { scored, test: testRecords }): Promise<{ result: StudyResult; ranks: Record<string, number[]>; hits: Map<string, number> }> {
   const u = uploadTiny(t);
   try {
-    const act = await activationScores(u.model, data.scored, names, { abs: true, maxLength: 64 });
-    const ig = await igScores(u.model, u.head, data.scored, names, IG);
-    const cache = new Map<string, Int32Array>();
-    const predict = async (s: Selection): Promise<Int32Array> => {
-      const key = s.keep.join('');
-      let p = cache.get(key);
-      if (!p) cache.set(key, (p = await predictions(u.model, u.head, data.test, s)));
-      return p;
-    };
-    const cells: TestCell[] = [];
+    const result = await runStudy(u.model, u.head, {
+      classNames: names, train: data.scored, test: data.test, examplesPerClass: null, testPerClass: null, seed: 7,
+      steps: IG.steps, rule: IG.rule, positions: 'all', target: 'true', normalise: true, activation: 'abs', qk: 'pair', refined: null,
+      modules: ['ffn_in'], fractions: [1 / W], seeds: SEEDS, rankings: ['layer', 'global'], replacement: 'zero', resamples: 200,
+      primaryMetric: 'accuracy', classEditFraction: 0.01, classEditSeeds: [], skipClassEdits: true, densityTop: 0.01, bootstrap: 20, batching,
+    });
     const ranks: Record<string, number[]> = {};
     const hits = new Map<string, number>();
-    for (const scores of [act, ig]) {
-      const overall = overallScores(scores);
+    const scores: Record<string, Float64Array> = { activation: overallScores(result.activation), ig: overallScores(normaliseExamples(result.ig)) };
+    for (const [method, overall] of Object.entries(scores)) {
       const own = overall.subarray(layout.starts.ffn_in, layout.starts.ffn_in + layout.numLayers * W);
-      ranks[scores.method] = topIndices(own, own.length);
-      for (const c of CELLS) {
-        const sel = selectTop(layout, 'ffn_in', overall, scores.method, c.fraction, c.ranking);
-        const random = SEEDS.map((seed) => selectRandomMatched(layout, sel, seed));
-        hits.set(`${scores.method}:${c.ranking}`, random.filter((s) => s.keep[plantedInModule]).length);
-        const rp: Int32Array[] = [];
-        for (const s of random) rp.push(await predict(s));
-        cells.push({ module: 'ffn_in', method: scores.method, ranking: c.ranking, fraction: c.fraction, predictions: await predict(sel), random: rp });
+      ranks[method] = topIndices(own, own.length);
+      for (const ranking of RANKINGS) {
+        const sel = selectTop(layout, 'ffn_in', overall, method, 1 / W, ranking);
+        hits.set(`${method}:${ranking}`, SEEDS.filter((seed) => selectRandomMatched(layout, sel, seed).keep[plantedInModule]).length);
       }
     }
-    return { tests: ablationTests(cells, Int32Array.from(data.test, (r) => r.label), { numClasses: 2, resamples: 200, seed: 7 }), ranks, hits, ig };
+    return { result, ranks, hits };
   } finally {
     disposeTiny(u);
   }
 }
 
 test('planted model: both selections rank the planted unit first and the ablation tests call it significant', async () => {
-  assert.ok(attainableAlpha(CELLS.length, SEEDS.length) < ALPHA);
-  const { tests, ranks, hits, ig } = await pipeline(planted);
-  for (const method of ['abs-activation', 'ig']) {
+  assert.ok(attainableAlpha(RANKINGS.length, SEEDS.length) < ALPHA);
+  const { result, ranks, hits } = await study(planted);
+  const { tests, ig } = result;
+  for (const method of ['activation', 'ig']) {
     const r = ranks[method]!;
     assert.is(r[0], plantedInModule, `${method}: top ffn_in units ${r.slice(0, 5).join(', ')}`);
   }
@@ -175,7 +165,9 @@ test('planted model: both selections rank the planted unit first and the ablatio
     assert.ok(Math.abs(sum! - (fx! - fb!)) < 0.02, `${e.id}: completeness ${sum} vs ${fx! - fb!}`);
     if (e.label === 1) assert.ok(own > 0.9 * (fx! - fb!) && fx! - fb! > 0.9, `${e.id}: planted IG ${own} of ${fx! - fb!}`);
   });
-  assert.is(tests.length, 2 * CELLS.length * 2);
+  assert.is(tests.length, 2 * RANKINGS.length * 2);
+  assert.ok(result.attainable_p < ALPHA);
+  assert.ok(result.verdicts.beats_random.every((v) => v.significant), 'every accuracy verdict says beats random');
   for (const t of tests) {
     const hit = hits.get(`${t.method}:${t.ranking}`)!;
     const where = `${t.method} ${t.ranking} ${t.metric}`;
@@ -188,7 +180,7 @@ test('planted model: both selections rank the planted unit first and the ablatio
 });
 
 test('null: the planted backbone under a head blind to its circuit; no ablation changes a prediction, every p is 1', async () => {
-  const { tests } = await pipeline(plantedClassifier({ readPlanted: false }));
+  const { tests } = (await study(plantedClassifier({ readPlanted: false }))).result;
   for (const t of tests) {
     assert.is(t.p_value, 1, `${t.method} ${t.ranking} ${t.metric}`);
     assert.not.ok(t.significant);
@@ -224,16 +216,17 @@ test('two planted units (H and W detectors, one layer up): both selections recov
 const shuffled = { scored: shuffleLabels(scored, 5), test: shuffleLabels(testRecords, 6) };
 
 test('null: random weights and head (parameter randomisation), shuffled labels; no accuracy test is significant', async () => {
-  const { tests } = await pipeline(nullClassifier(11, {}, testRecords), shuffled);
+  const { tests } = (await study(nullClassifier(11, {}, testRecords), shuffled)).result;
   const called = tests.filter((t) => t.metric === 'accuracy' && t.significant);
   assert.equal(called.map((t) => `${t.method} ${t.ranking} p_adj ${t.p_adjusted}`), []);
 });
 
-test('null: the planted model with shuffled labels; the planted unit is still found, and no accuracy test is significant', async () => {
-  const { tests, ranks } = await pipeline(planted, shuffled);
-  // Activation does not see labels; IG of the true class still finds the unit that moves the output.
-  assert.is(ranks['abs-activation']![0], plantedInModule);
-  assert.is(ranks.ig![0], plantedInModule);
+test('null: the planted model with shuffled labels; activation still ranks the planted unit first, and no accuracy test is significant', async () => {
+  const { result: { tests }, ranks } = await study(planted, shuffled);
+  // Activation does not see labels, so it still ranks the planted unit first. (IG of the true class
+  // need not: on a motif record labelled 'no_motif' the unit's attribution is negative, and the signed
+  // mean over examples can cancel.)
+  assert.is(ranks.activation![0], plantedInModule);
   const called = tests.filter((t) => t.metric === 'accuracy' && t.significant);
   assert.equal(called.map((t) => `${t.method} ${t.ranking} p_adj ${t.p_adjusted}`), []);
 });
