@@ -5,9 +5,10 @@
  * |activation|) and IG selection put the planted unit at rank 1 of its module type (and, with two
  * planted units, both in the top 2); IG hands it over 90% of f(x) - f(baseline) on every motif record;
  * the study (kn/study.ts runStudy, restricted to ffn_in) tests the ablations against 59 layer-matched
- * random selections and calls keeping the planted unit significant after Holm, with the p-value exactly (1 + random selections that happen to keep the planted unit) / 60. On nulls (the
- * planted backbone under a head blind to the circuit; random weights with shuffled labels; the planted
- * model with shuffled labels) the same pipeline calls nothing significant on accuracy.
+ * random selections and calls keeping the planted unit significant after Holm, with the p-value exactly
+ * (1 + random selections that happen to keep the planted unit) / 60. On nulls (the planted backbone
+ * under a head blind to the circuit; random weights with shuffled labels; the planted model with
+ * shuffled labels) the same pipeline calls nothing significant on accuracy.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
