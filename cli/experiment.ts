@@ -19,6 +19,8 @@ import { QK_UNITS, type QkUnits } from '../kn/pairs.js';
 import { DAI_REFINED, type RefinedOptions } from '../kn/refined.js';
 import { SMOKE_TEST_RECORDS, TEST_METRICS, type TestMetric } from '../kn/tests.js';
 import { resolveModel } from '../model/assets.node.js';
+import { stratifiedSample } from '../kn/examples.js';
+import { explainNeurons } from '../kn/explain.js';
 import { BASELINE_DEFAULTS, runBaselines } from '../train/baseline_report.js';
 import { parseModules } from '../kn/layout.js';
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
@@ -35,9 +37,10 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
                    [--target true|predicted|correct] [--normalise on|off] [--activation abs|signed]
                    [--qk pair|unit] [--refined T P | --refined off] [--target-agreement]
                    [--fractions 5 20] [--seeds N] [--rankings layer global] [--replacement zero|mean]
-                   [--modules query key ...] [--metric macro_f1|accuracy] [--resamples N]
+                   [--modules query key ...] [--metric accuracy|macro_f1] [--resamples N]
                    [--class-edit-top 1] [--class-edit-seeds N] [--density-top 1] [--bootstrap N]
-                   [--nulls reinit-head reinit-all | none] [--null-model MODEL] [--max-len 64]
+                   [--nulls reinit-head reinit-all | none] [--null-model MODEL] [--explain-top N]
+                   [--explain-records N|all] [--max-len 64]
                    [--batch-size N] [--seed 0] [--quiet]
   The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default),
   as a calibrated instrument. Neuron scores (mean |activation|; integrated gradients of the target
@@ -50,7 +53,9 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
   key-versus-others contrasts. The same tests run on null models: parameter randomisation (--nulls)
   and the shuffled-label twin (--null-model; for the default model its committed twin when present).
   Presets: quick (default; a smoke test: few records) and full (the whole test split, 32 scored
-  examples per class, 50 seeds): explicit options override a preset. Writes DIR/results.json,
+  examples per class, 50 seeds): explicit options override a preset. Neuron cards (esm-kn neurons
+  explain) for the top --explain-top IG neurons of each class and module type, read on
+  --explain-records test records per class, linked from the report's top-neuron table. Writes DIR/results.json,
   results.csv, tests.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
 
 /** What --preset sets (every entry can be overridden by its option). */
@@ -65,18 +70,21 @@ export interface StudyPreset {
   readonly classEditSeeds: number;
   readonly refined: boolean;
   readonly targetAgreement: boolean;
+  /** Neuron cards: top neurons per class and module type, and test records per class they are read on (null: all). */
+  readonly explainTop: number;
+  readonly explainRecords: number | null;
 }
 
 /** The presets. quick must finish in 5 minutes on the 2-core CPU machine, full in 30. */
 export const PRESETS: Readonly<Record<'quick' | 'full', StudyPreset>> = {
-  quick: { examples: 3, testExamples: 10, seeds: 10, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 500, bootstrap: 200, classEditSeeds: 3, refined: false, targetAgreement: false },
-  full: { examples: 32, testExamples: null, seeds: 50, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 1000, bootstrap: 1000, classEditSeeds: 10, refined: true, targetAgreement: true },
+  quick: { examples: 3, testExamples: 10, seeds: 10, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 500, bootstrap: 200, classEditSeeds: 3, refined: false, targetAgreement: false, explainTop: 1, explainRecords: 30 },
+  full: { examples: 32, testExamples: null, seeds: 50, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 1000, bootstrap: 1000, classEditSeeds: 10, refined: true, targetAgreement: true, explainTop: 3, explainRecords: null },
 };
 
 const OPTIONS = {
   preset: { kind: 'value' }, target: { kind: 'value' }, normalise: { kind: 'value' }, activation: { kind: 'value' }, qk: { kind: 'value' },
   refined: { kind: 'list' }, 'target-agreement': { kind: 'flag' }, metric: { kind: 'value' }, resamples: { kind: 'value' },
-  'class-edit-seeds': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
+  'class-edit-seeds': { kind: 'value' }, 'explain-top': { kind: 'value' }, 'explain-records': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
   out: { kind: 'value' }, model: { kind: 'value' }, data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' },
   examples: { kind: 'value' }, 'test-examples': { kind: 'value' }, steps: { kind: 'value' }, rule: { kind: 'value' },
   'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, fractions: { kind: 'list' }, seeds: { kind: 'value' },
@@ -183,7 +191,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     fractions: fractionList(p, cmd, preset.fractions),
     seeds: Array.from({ length: seedCount }, (_, i) => i),
     resamples: intOption(p, 'resamples', preset.resamples, 0, cmd),
-    primaryMetric: oneOf<TestMetric>(p, 'metric', TEST_METRICS, 'macro_f1', cmd),
+    primaryMetric: oneOf<TestMetric>(p, 'metric', TEST_METRICS, 'accuracy', cmd),
     classEditFraction: percent(p, 'class-edit-top', 1, cmd),
     classEditSeeds: Array.from({ length: intOption(p, 'class-edit-seeds', preset.classEditSeeds, 0, cmd) }, (_, i) => i),
     densityTop: percent(p, 'density-top', 1, cmd),
@@ -226,6 +234,11 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
         disposeClassifier(t.clf);
       }
     }
+    // Neuron cards for the top IG neurons of each class and module type, read on the test split.
+    const explainSet = stratifiedSample(split.parts.test, setup.classNames.length, countOrAll(p, 'explain-records', preset.explainRecords, cmd), o.seed);
+    const explained = await explainNeurons(clf.model, clf.head, explainSet, r.igRanked, {
+      batching: o.batching, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
+    });
     // The baselines on exactly the study's test records and crop, for scale.
     const baselines = runBaselines(split.parts.train, r.tested, setup.classNames, { ...BASELINE_DEFAULTS, maxLength });
     const meta: Record<string, unknown> = {
@@ -245,7 +258,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       started_at: started.toISOString(), wall_seconds: (Date.now() - started.getTime()) / 1000, stage_seconds: r.seconds,
       machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version }, adapter: rt().info.description,
     };
-    const files = await writeReport(out, r, meta, nullResults, baselines);
+    const files = await writeReport(out, r, meta, nullResults, baselines, explained);
     if (!quiet) {
       console.error(`experiment: ${provenanceLine(meta)}`);
       for (const v of r.verdicts.beats_random) console.error(`experiment: ${v.statement}`);

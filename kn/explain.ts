@@ -41,7 +41,8 @@ import {
 import { type NeuronRef, neuronKey, neuronPositions } from './positions.js';
 import { type NeuronScores, classScores } from './scores.js';
 import { topIndices } from './select.js';
-import { jaccard, mulberry32 } from './stats.js';
+import { jaccard } from './stats.js';
+import { rng } from '../engine/index.js';
 
 /** What ranks a neuron's windows. */
 export type WindowMethod = 'activation' | 'ig';
@@ -188,7 +189,7 @@ function hash(text: string, seed: number): number {
 /** A random index in [0, W) other than `index`, from a stream seeded by (seed, neuron). */
 function randomPartner(n: NeuronRef, W: number, seed: number): number {
   if (W < 2) return n.index;
-  const j = Math.floor(mulberry32(hash(neuronKey(n), seed))() * (W - 1));
+  const j = Math.floor(rng(hash(neuronKey(n), seed))() * (W - 1));
   return j >= n.index ? j + 1 : j;
 }
 

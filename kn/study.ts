@@ -119,6 +119,8 @@ export interface StudyResult {
   /** Raw per-example scores (as computed, before pairing or normalisation), for `esm-kn neurons`. */
   readonly activation: NeuronScores;
   readonly ig: NeuronScores;
+  /** The IG scores the study ranks by (normalised and paired as its options say). */
+  readonly igRanked: NeuronScores;
   readonly scored: readonly TaskRecord[];
   readonly tested: readonly TaskRecord[];
   /** Forward passes of the ablation grid. */
@@ -209,7 +211,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
     attainable_p: attainableAlpha(familySize, o.seeds.length),
     zeroing, classEdits: edits.rows, specificity: edits.specificity, density, completeness: summariseCompleteness(ig),
     refined: refined ? { t: refined.options.t, p: refined.options.p, per_class: refined.perClass.map((l) => l.length) } : null,
-    agreement, activation, ig, scored, tested, passes: grid.passes, seconds,
+    agreement, activation, ig, igRanked: igUsed, scored, tested, passes: grid.passes, seconds,
   };
 }
 

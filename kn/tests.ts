@@ -9,6 +9,13 @@
  *                (paired: the method and every random selection are scored on the same resample)
  *   p_adjusted = Holm's step-down adjustment within a family: one module type, one method, one metric,
  *                over every (ranking, fraction) cell tested.
+ *   significant = p_adjusted < ALPHA and the interval excludes 0 (ci_low > 0). The empirical p is
+ *                conditional on the test records: on a small sample, a method that gets one more record
+ *                right than random selections that all collapse to one class reaches p = 1/(S + 1);
+ *                the interval over resampled records is what says the edge would survive another sample.
+ * Accuracy is the default verdict metric: macro-F1 rewards any selection that keeps several classes
+ * predicted over random selections that collapse the classifier to one class, even at chance accuracy
+ * (seen on the planted model's shuffled-label null).
  * With S random selections the smallest p-value is 1 / (S + 1), and after Holm over k cells the smallest
  * adjusted one is k / (S + 1): attainableAlpha() says whether a run could call anything significant.
  *
@@ -143,7 +150,7 @@ export function ablationTests(cells: readonly TestCell[], truth: Int32Array, o: 
     const adj = holm(idx.map((i) => raw[i]!.p_value));
     idx.forEach((i, k) => (adjusted[i] = adj[k]!));
   }
-  return raw.map((t, i) => ({ ...t, p_adjusted: adjusted[i]!, significant: adjusted[i]! < ALPHA }));
+  return raw.map((t, i) => ({ ...t, p_adjusted: adjusted[i]!, significant: adjusted[i]! < ALPHA && t.ci_low > 0 }));
 }
 
 /**
@@ -178,7 +185,7 @@ export function beatsRandom(tests: readonly AblationTest[], metric: TestMetric, 
   return tests.filter((t) => t.metric === metric).map((t) => {
     const where = `keeping the top ${pct(t.fraction)} of ${t.module} neurons by ${t.method} (${t.ranking} ranking)`;
     const effect = `${metric} ${t.effect >= 0 ? '+' : ''}${t.effect.toFixed(3)} vs the mean of ${seeds} layer-matched random selections ` +
-      `(95% CI ${t.ci_low.toFixed(3)} to ${t.ci_high.toFixed(3)}; Holm-adjusted p = ${fmtP(t.p_adjusted)})`;
+      `(95% CI ${t.ci_low.toFixed(3)} to ${t.ci_high.toFixed(3)}; Holm-adjusted p = ${fmtP(t.p_adjusted)}; significant when p < ${ALPHA} and the interval excludes 0)`;
     const statement = t.significant
       ? `Beats random: ${where} preserves ${metric} better than random: ${effect}.`
       : `Not shown to beat random: ${where}: ${effect}.`;

@@ -117,6 +117,16 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.ok(html.includes('<table>') && html.includes(String(verdicts.key_density.statement).slice(0, 20)));
   assert.ok(html.includes(`Smoke test: ${String(meta.test_records)} test records`), 'the smoke-test banner');
   assert.ok(existsSync(join(out, 'scores', 'ig.safetensors')) && existsSync(join(out, 'scores', 'activation.safetensors')));
+  // Neuron cards: every card's logo exists and the report's top-neuron table links it.
+  const cards = JSON.parse(readFileSync(join(out, 'cards', 'motifs.json'), 'utf8')) as { neurons: { module: string; layer: number; index: number }[] };
+  assert.ok(cards.neurons.length > 0);
+  for (const c of cards.neurons) {
+    const file = `logo_${c.module}_${c.layer}_${c.index}.svg`;
+    assert.ok(existsSync(join(out, 'cards', file)), file);
+    assert.ok(html.includes(`href="cards/${file}"`), `report links ${file}`);
+  }
+  const baselines = results.baselines as { name: string }[];
+  assert.equal(baselines.map((b) => b.name), ['majority', 'composition', '3-mer 1-NN']);
 });
 
 test('esm-kn neurons score | select | ablate | density | edit chain through their files', () => {

@@ -5,9 +5,10 @@
 import type { Density } from '../../kn/density.js';
 import type { AblationRow, NullResult, StudyResult } from '../../kn/study.js';
 import type { BaselineRow } from '../../train/baseline_report.js';
+import type { Explanations } from '../../kn/explain.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
-import { banner, classEditTable, contrastTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
+import { banner, classEditTable, topNeuronsTable, contrastTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
@@ -37,7 +38,7 @@ function densityTables(d: Density, caption: string): string {
 }
 
 /** The page. `provenance` is the caption stamped on every table; `meta` is listed in full at the end. */
-export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = []): string {
+export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = [], cards: Explanations | null = null): string {
   const stripXml = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, '');
   const c = r.completeness;
   const completeness = c
@@ -84,6 +85,8 @@ ${contrastTable(r.density, `Key minus each other module type. ${provenance}`)}
 ${sensitivityTable(r.density, `Share of each module type's neurons in the global top set, by top fraction (95% bootstrap intervals). ${provenance}`)}
 ${moduleTable(r, `Basis-free: each whole module type zeroed (test metrics) and its IG attribution mass. ${provenance}`)}
 ${completeness}
+<h2>What the top neurons respond to</h2>
+${cards ? topNeuronsTable(cards, `Top integrated-gradient neurons of each class and module type (${cards.neurons.length} cards, read on ${String(cards.meta.records ?? '')} test records): each card's logo of its top windows (+-7 residues), enrichment of its top windows' classes and EC sub-classes against the set (Fisher, BH q), position or length detector, and the change of its class's probability when it alone is zeroed against a random neuron of the same layer. Full cards: cards/motifs.json. ${provenance}`) : '<p>No neuron cards in this run (--explain-top 0).</p>'}
 <h2>Suppressing and amplifying a class's top neurons (Dai et al.)</h2>
 ${classEditTable(r.classEdits, `Each class's top neurons of a module type (by its integrated gradients) set to 0 (suppress) or doubled (amplify); change = relative change of the mean probability; p: one-sided empirical p against layer-matched random neurons of the same count. ${provenance}`)}
 ${specificityTables(r.specificity, meta.classes as string[], `relative change of each class's mean probability on its own examples when the row's class's top neurons are suppressed. ${provenance}`)}

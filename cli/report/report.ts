@@ -13,6 +13,8 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { saveScores } from '../../kn/scores_io.js';
 import type { NullResult, StudyResult } from '../../kn/study.js';
 import type { BaselineRow } from '../../train/baseline_report.js';
+import type { Explanations } from '../../kn/explain.js';
+import { logoFileName, writeExplanations } from '../neurons_explain.js';
 import { reportHtml } from './html.js';
 import { densityHeatmap, fractionPlot } from './plots.js';
 
@@ -43,7 +45,7 @@ export function provenanceLine(meta: Record<string, unknown>): string {
 }
 
 /** Writes the report into `dir` (created); returns the files written. */
-export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = []): Promise<string[]> {
+export async function writeReport(dir: string, r: StudyResult, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = [], cards: Explanations | null = null): Promise<string[]> {
   mkdirSync(join(dir, 'scores'), { recursive: true });
   const caption = provenanceLine(meta);
   const figures = {
@@ -88,9 +90,11 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     ['density.svg', figures.density],
   ];
   for (const [name, content] of files) await writeFileAtomic(join(dir, name), utf8(content));
+  if (cards) await writeExplanations(join(dir, 'cards'), cards);
   await saveScores(join(dir, 'scores', 'activation.safetensors'), r.activation);
   await saveScores(join(dir, 'scores', 'ig.safetensors'), r.ig);
   // The page last: when it exists, everything it refers to does.
-  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls, baselines)));
-  return [...files.map(([n]) => n), 'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
+  await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls, baselines, cards)));
+  return [...files.map(([n]) => n), ...(cards ? ['cards/motifs.json', 'cards/motifs.csv', ...cards.neurons.map((c) => `cards/${logoFileName(c)}`)] : []),
+    'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
 }

@@ -7,6 +7,8 @@ import type { ClassEditRow, SpecificityRow } from '../../kn/class_edits.js';
 import type { Density } from '../../kn/density.js';
 import type { NullResult, StudyResult } from '../../kn/study.js';
 import { ALPHA, type AblationTest, SMOKE_TEST_RECORDS } from '../../kn/tests.js';
+import type { Explanations, NeuronCard } from '../../kn/explain.js';
+import { logoFileName } from '../neurons_explain.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
 
@@ -104,4 +106,25 @@ export function nullsSection(nulls: readonly NullResult[], metric: string): stri
     : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
   return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
 <p class="statement">${esc(verdict)}</p>`;
+}
+
+/**
+ * The top IG neurons of each class and module type, one row per neuron card: its logo (linked to the
+ * SVG), the strongest class and EC sub-class enrichment, any position or length detector call, and
+ * zeroing it alone against a random neuron of the same module and layer.
+ */
+export function topNeuronsTable(x: Explanations, caption: string): string {
+  const best = (c: NeuronCard, level: string) => c.enrichment.filter((r) => r.level === level)[0];
+  const enr = (r: ReturnType<typeof best>) => (r ? `${r.label} (${r.in_top}/${r.top_total}, q ${fp(r.q_value)})` : '-');
+  const rows = x.neurons.map((c) => {
+    const file = `cards/${logoFileName(c)}`;
+    const z = c.zero_effect;
+    return [
+      c.classes.join(', '), c.module, String(c.layer), String(c.index), c.score.toExponential(2),
+      { html: `<a href="${esc(file)}"><code>${esc(c.consensus)}</code></a>` },
+      enr(best(c, 'class')), enr(best(c, 'subclass')), c.detector.kind ?? '-',
+      z ? `${signed(z.change)} vs ${signed(z.random.change)}` : '-',
+    ];
+  });
+  return table(caption, ['top for', 'module', 'layer', 'index', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: p(class) change vs random'], rows);
 }
