@@ -3,10 +3,11 @@
  * equals the logits of each window computed one by one and averaged; sqrt class weights equal their
  * formula; shuffled labels are a seeded permutation of the real ones; --head-lr-mult X moves the head
  * X times as far on the first step (where Adam's update is proportional to lr) and the backbone not
- * differently; every option is stored in the run, restored by --resume (bit-exact), listed by --help,
- * and `evaluate --eval-window` scores as evaluateClassifier does.
+ * differently; every option is stored in the run, restored by --resume (bit-exact; an older run
+ * without them gets the defaults), listed by --help, and checkpoint choice and `evaluate --eval-window`
+ * score with windows as evaluateClassifier does.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,7 @@ import { classifierLogits, disposeClassifier, windowStarts } from '../model/clas
 import { initHead } from '../model/head.js';
 import { balancedClassWeights, classWeightsFor, loadSplitData, shuffleLabels, sqrtClassWeights } from '../train/data.js';
 import { evaluateClassifier, loadClassifier } from '../train/evaluate.js';
-import { finetune } from '../train/finetune.js';
+import { finetune, resumeFinetune } from '../train/finetune.js';
 import { runSeeds } from '../train/run.js';
 import type { TaskRecord } from '../data/dataset.js';
 import { cli } from './lib/cli.js';
@@ -167,6 +168,19 @@ test('the recipe options are stored in the run and its provenance, and --resume 
   assert.ok(relabelled > 0);
   assert.equal(r.class_weight_values, Array.from(sqrtClassWeights(shuffled, 7)));
   assert.is(json.provenance.resumes.length, 1);
+});
+
+test('a run saved before these options existed resumes with their defaults', async () => {
+  const out = join(dir, 'older');
+  await finetune(tinyFinetune(data, out, { maxSteps: 2 }), { stopAfter: 1 });
+  const file = join(out, 'last', 'esm-kn.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { training: { options: Record<string, unknown> } };
+  for (const k of ['sampler', 'headLrMult', 'evalWindow', 'evalStride', 'shuffleLabels']) delete json.training.options[k];
+  writeFileSync(file, JSON.stringify(json));
+  const r = await resumeFinetune(out);
+  assert.ok(r.state.done);
+  const o = (JSON.parse(readFileSync(file, 'utf8')) as { training: { options: Record<string, unknown> } }).training.options;
+  assert.equal([o.sampler, o.headLrMult, o.evalWindow, o.evalStride, o.shuffleLabels], ['shuffle', 1, null, null, null]);
 });
 
 test('checkpoint choice and evaluate --eval-window score with windows as evaluateClassifier does; finetune --help lists the options', async () => {
