@@ -31,7 +31,8 @@ export {
 export { type ClassifierHead, type Pooling, headSpec, initHead, headFromTensors, meanPoolWeights, classify } from './model/head.js';
 export { contactMap } from './model/contacts.js';
 export {
-  type Classifier, type EvalBatching, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+  type Classifier, type EvalBatching, type EvalWindow, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+  windowStarts,
 } from './model/classifier.js';
 export {
   ESM2_TOKENS, CLS, PAD, EOS, UNK, MASK, MAX_RESIDUES, type SequenceRecord, type EncodedBatch, type TokenizeOptions,

@@ -6,9 +6,10 @@ import { resolve } from 'node:path';
 import { rt } from '../engine/index.js';
 import { DEFAULT_TASK, PRETRAIN_TASK_NAMES, TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { type BackboneSpec, type Freeze, FREEZE_MODES } from '../train/backbone.js';
-import { defaultDataFile } from '../train/data.js';
+import { CLASS_WEIGHTINGS, defaultDataFile } from '../train/data.js';
 import { OptionError } from '../train/errors.js';
 import { type FinetuneOptions, checkFinetuneOptions, finetune, resumeFinetune } from '../train/finetune.js';
+import { SAMPLERS } from '../model/batching.js';
 import type { CommonOptions, RunControl, RunResult } from '../train/run.js';
 import { DECAYS, type Decay } from '../train/schedule.js';
 import { type OptionSpec, type Parsed, UsageError, intOption, numOption, oneOf, optionalInt, parseArgs } from './args.js';
@@ -18,9 +19,10 @@ export const FINETUNE_USAGE = `esm-kn finetune (--backbone MODEL | --size NAME |
                  [--task ec|enzyme|ec+non] [--data FILE] [--split-seed 0] [--pooling mean|cls]
                  [--epochs 3 | --max-steps N] [--lr LR] [--warmup N] [--decay linear|cosine|constant]
                  [--weight-decay 0.01] [--clip 1.0] [--batch-size 16 | --tokens-per-batch N] [--accum 1]
-                 [--max-len 1022] [--class-weights none|balanced] [--freeze none|head-only|all-but-last]
-                 [--train-last N] [--dropout 0] [--eval-every 0] [--patience 0] [--save-every 200]
-                 [--seed 0] [--stop-after N] [--quiet]
+                 [--max-len 1022] [--class-weights none|balanced|sqrt] [--sampler shuffle|balanced]
+                 [--head-lr-mult 1] [--freeze none|head-only|all-but-last] [--train-last N] [--dropout 0]
+                 [--eval-every 0] [--eval-window W [--eval-stride S]] [--patience 0] [--save-every 200]
+                 [--shuffle-labels SEED] [--seed 0] [--stop-after N] [--quiet]
 esm-kn finetune --resume DIR [--stop-after N] [--quiet]
   MODEL   a fair-esm .pt file, a Hugging Face folder, an esm-kn folder, or 'default'; NAME an ESM-2 size
           (esm2_t6_8M_UR50D or short: 8M, 35M, ...); --layers/--dim/--heads a fresh custom size.
@@ -28,7 +30,17 @@ esm-kn finetune --resume DIR [--stop-after N] [--quiet]
   matches it, else a stratified 80/10/10 split by --split-seed. --lr defaults to 5e-5 with --backbone,
   1e-3 for a fresh model; --warmup to 6% of the steps. --eval-every 0 evaluates every epoch; macro-F1
   on the validation split picks DIR/best and drives --patience (0 = no early stopping). DIR/last holds
-  what --resume needs; --stop-after N stops after N steps keeping the full schedule.`;
+  what --resume needs; --stop-after N stops after N steps keeping the full schedule.
+  --class-weights (default none): balanced weighs class c by n / (k n_c) (n training records, k classes,
+  n_c in c); sqrt by the square root of that, renormalised to a weighted mean of 1 over the training
+  records: n / (sqrt(n_c) sum_c' sqrt(n_c')). --sampler (default shuffle: every record once per epoch):
+  balanced draws as many records per epoch, each draw's class uniform (one of each class per block of
+  k draws), records of a class without replacement until all are used, seeded by (--seed, epoch).
+  --head-lr-mult X (default 1): the head's parameters use lr x X. --eval-window W (default off: the
+  first --max-len residues): validation scores a record over W residues as the mean of the logits of
+  its W-residue windows at stride S (--eval-stride, default W/2), the last one flush with its end.
+  --shuffle-labels SEED (default off): the training split's labels permuted by a seeded shuffle (the
+  null twin); validation and test keep theirs. Every option is stored in DIR and restored by --resume.`;
 
 /** Options every training command takes, for parseArgs. */
 export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -145,7 +157,8 @@ export async function asUsage<T>(command: string, fn: () => Promise<T>): Promise
 export async function finetuneCommand(argv: readonly string[]): Promise<void> {
   const p = parseArgs(argv, {
     ...COMMON_OPTIONS, pooling: { kind: 'value' }, 'class-weights': { kind: 'value' }, freeze: { kind: 'value' },
-    'train-last': { kind: 'value' }, dropout: { kind: 'value' },
+    'train-last': { kind: 'value' }, dropout: { kind: 'value' }, sampler: { kind: 'value' }, 'head-lr-mult': { kind: 'value' },
+    'eval-window': { kind: 'value' }, 'eval-stride': { kind: 'value' }, 'shuffle-labels': { kind: 'value' },
   }, 'finetune');
   const { control, finish } = cliControl(p, 'finetune', argv);
   const result = await asUsage('finetune', () => {
@@ -154,11 +167,16 @@ export async function finetuneCommand(argv: readonly string[]): Promise<void> {
     const o: FinetuneOptions = {
       ...commonOptions(p, 'finetune', { task: DEFAULT_TASK, lr: (b) => ('checkpoint' in b ? 5e-5 : 1e-3) }),
       pooling: oneOf(p, 'pooling', ['mean', 'cls'], 'mean', 'finetune'),
-      classWeights: oneOf(p, 'class-weights', ['none', 'balanced'], 'none', 'finetune'),
+      classWeights: oneOf(p, 'class-weights', CLASS_WEIGHTINGS, 'none', 'finetune'),
       // --train-last N alone means "all but the last N layers frozen".
       freeze: oneOf<Freeze>(p, 'freeze', FREEZE_MODES, p.values.has('train-last') ? 'all-but-last' : 'none', 'finetune'),
       trainLast,
       dropout: numOption(p, 'dropout', 0, 'finetune'),
+      sampler: oneOf(p, 'sampler', SAMPLERS, 'shuffle', 'finetune'),
+      headLrMult: numOption(p, 'head-lr-mult', 1, 'finetune'),
+      evalWindow: optionalInt(p, 'eval-window', 1, 'finetune'),
+      evalStride: optionalInt(p, 'eval-stride', 1, 'finetune'),
+      shuffleLabels: optionalInt(p, 'shuffle-labels', 0, 'finetune'),
     };
     checkFinetuneOptions(o);
     return finetune(o, control);

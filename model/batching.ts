@@ -6,6 +6,8 @@
  * while their composition and order still change every epoch. Everything random comes from
  * (seed, epoch), so an epoch's batches can be rebuilt exactly, e.g. after resuming.
  * Evaluation: all records sorted by length, no randomness; results carry ids, so order is free.
+ * With the balanced sampler a training epoch draws its records class by class (balancedDraw) and then
+ * goes through the same chunks and packing.
  *
  * Sequences longer than maxLength residues are cropped: a random window in training (a different
  * view each epoch), the first maxLength residues in evaluation (the same prediction every time).
@@ -40,7 +42,19 @@ export interface BatchOptions {
    * less but mixes lengths less. Batches never span chunks, so it must be at least batchSize.
    */
   chunkSize?: number;
+  /**
+   * How training draws an epoch's records (default 'shuffle'): 'shuffle' takes every record once;
+   * 'balanced' draws as many records as there are, classes uniformly (see balancedDraw). Every record
+   * needs a label for 'balanced'. Evaluation ignores it.
+   */
+  sampler?: Sampler;
 }
+
+/** How a training epoch draws its records. */
+export type Sampler = 'shuffle' | 'balanced';
+
+/** The samplers, in help-text order. */
+export const SAMPLERS: readonly Sampler[] = ['shuffle', 'balanced'];
 
 /** Which records a batch holds and where each is cropped. */
 export interface BatchPlan {
@@ -88,6 +102,39 @@ function positiveInt(name: string, v: number | undefined): void {
 }
 
 /**
+ * Class-balanced draws: `count` record indices where the classes present come in blocks of k (one of
+ * each class per block, in a random order), so every draw's class is uniform and over the draws each
+ * class appears floor(count / k) or ceil(count / k) times; within a class, records are taken from a
+ * random permutation of that class, without replacement until it is used up (a cycle), then from a
+ * fresh permutation. Deterministic in the labels and `rand`.
+ */
+export function balancedDraw(labels: readonly number[], count: number, rand: () => number): number[] {
+  const byClass = new Map<number, number[]>();
+  labels.forEach((c, i) => {
+    if (!byClass.has(c)) byClass.set(c, []);
+    byClass.get(c)!.push(i);
+  });
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const cycles = new Map(classes.map((c) => [c, { order: [] as number[], next: 0 }]));
+  const out: number[] = [];
+  while (out.length < count) {
+    const block = [...classes];
+    shuffleInPlace(block, rand);
+    for (const c of block) {
+      if (out.length === count) break;
+      const cycle = cycles.get(c)!;
+      if (cycle.next === cycle.order.length) {
+        cycle.order = [...byClass.get(c)!];
+        shuffleInPlace(cycle.order, rand);
+        cycle.next = 0;
+      }
+      out.push(cycle.order[cycle.next++]!);
+    }
+  }
+  return out;
+}
+
+/**
  * The batches of one epoch as index lists and crop offsets (cheap; encode them with encodePlan).
  * The same records, options and epoch always give the same plan.
  */
@@ -109,20 +156,29 @@ export function planBatches(records: readonly BatchRecord[], options: BatchOptio
   }
   const byLength = (a: number, b: number): number => cropped[a]! - cropped[b]!;
   const rand = rng(mixSeed(seed, epoch));
-  const order = records.map((_, i) => i);
+  let order = records.map((_, i) => i);
   const chunks: number[][] = [];
+  if (train && options.sampler === 'balanced') {
+    const missing = records.findIndex((r) => r.label === undefined);
+    if (missing >= 0) throw new Error(`sampler balanced needs labels; record '${records[missing]!.id}' has none`);
+    order = balancedDraw(records.map((r) => r.label!), records.length, rand);
+  } else if (train) shuffleInPlace(order, rand);
   if (train) {
-    shuffleInPlace(order, rand);
     for (let i = 0; i < order.length; i += chunkSize) chunks.push(order.slice(i, i + chunkSize).sort(byLength));
   } else {
     chunks.push(order.sort(byLength)); // stable: equal lengths keep record order
   }
+  // Draws of a record so far this epoch (only the balanced sampler draws a record twice).
+  const drawn = new Map<number, number>();
   const withCrops = (indices: number[]): BatchPlan => {
     const starts = indices.map((i) => {
+      const k = drawn.get(i) ?? 0;
+      drawn.set(i, k + 1);
       const spare = records[i]!.sequence.length - maxLength;
       if (spare <= 0 || !train) return 0;
-      // Seeded per (seed, epoch, record): a record's crop does not depend on batch size or order.
-      return Math.floor(rng(mixSeed(seed, epoch, i))() * (spare + 1));
+      // Seeded per (seed, epoch, record) and, from a record's second draw on, the draw: a record's
+      // crop does not depend on batch size or order.
+      return Math.floor(rng(k === 0 ? mixSeed(seed, epoch, i) : mixSeed(seed, epoch, i, k))() * (spare + 1));
     });
     return { indices, starts };
   };

@@ -1,8 +1,9 @@
 /**
  * The classifier: an ESM-2 backbone with a classification head on the GPU, made from a checkpoint that
  * stores a head, and its one inference path: logits for records, batched for evaluation (length-sorted,
- * first-window crops, never random), with an optional neuron hook. Evaluation (train/evaluate.ts), the
- * study and ablations (kn/), the CLI and the page all go through here. No Node built-ins.
+ * first-window crops or window-averaged scoring, never random), with an optional neuron hook.
+ * Evaluation (train/evaluate.ts), checkpoint choice in fine-tuning, the study and ablations (kn/), the
+ * CLI and the page all go through here. No Node built-ins.
  *
  * Axis letters: B batch, L tokens, D model dim, C classes.
  */
@@ -54,7 +55,39 @@ export function disposeClassifier(c: Classifier): void {
 export interface EvalBatching {
   readonly batchSize?: number;
   readonly tokenBudget?: number;
+  /** Residues kept per record: its first maxLength (unless `window` is set). */
   readonly maxLength: number;
+  /**
+   * Window-averaged scoring (classifierLogits only): a record longer than `size` residues is scored as
+   * the mean of the logits of its windows of `size` residues at offsets 0, stride, 2 * stride, ...,
+   * the last one flush with the end (windowStarts); a shorter record is scored whole. It replaces the
+   * first-window crop, so maxLength does not apply; tokenBudget must hold size + 2 tokens.
+   */
+  readonly window?: EvalWindow;
+}
+
+/** Windows of window-averaged scoring. */
+export interface EvalWindow {
+  /** W: residues per window (at most 1022). */
+  readonly size: number;
+  /** S: residues between window starts (1 <= S; the usual choice is W / 2). */
+  readonly stride: number;
+}
+
+/**
+ * Residue offsets of the windows covering a sequence of `length` residues: 0, S, 2S, ... while a
+ * window ends before the sequence does, then length - W (flush with the end, after every other start).
+ * A sequence of at most W residues has one window at 0.
+ */
+export function windowStarts(length: number, w: EvalWindow): number[] {
+  if (!(Number.isInteger(w.size) && w.size >= 1 && Number.isInteger(w.stride) && w.stride >= 1)) {
+    throw new Error(`eval window size ${w.size} and stride ${w.stride} must be positive integers`);
+  }
+  if (length <= w.size) return [0];
+  const starts: number[] = [];
+  for (let s = 0; s + w.size < length; s += w.stride) starts.push(s);
+  starts.push(length - w.size);
+  return starts;
 }
 
 /**
@@ -73,6 +106,7 @@ export function classifierForward(model: EsmModel, head: ClassifierHead, tb: Tok
 /**
  * Runs `record` for every batch of an evaluation plan and hands each result to `consume` on the host.
  * Batch k + 1 is recorded while the device runs batch k (its readback is awaited one batch later).
+ * Records are cropped to their first maxLength residues; batching.window does not apply here.
  */
 export async function eachEvalBatch(
   records: readonly BatchRecord[],
@@ -104,14 +138,35 @@ export async function eachEvalBatch(
   }
 }
 
-/** Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. */
+/**
+ * Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. With
+ * batching.window, row n is the mean (in float64) of the logits of records[n]'s windows, each window
+ * scored as a record of its own in the same length-sorted batches.
+ */
 export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching, hook?: NeuronHook): Promise<Float32Array> {
   const C = head.numClasses;
-  const out = new Float32Array(records.length * C);
-  await eachEvalBatch(records, batching, (tb) => classifierForward(model, head, tb, undefined, hook), (values, _tb, indices) => {
-    indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
+  const w = batching.window;
+  const pieces: BatchRecord[] = [];
+  const owner: number[] = [];
+  if (w) {
+    records.forEach((r, n) => {
+      for (const s of windowStarts(r.sequence.length, w)) {
+        pieces.push({ id: `${r.id}@${s}`, sequence: r.sequence.slice(s, s + w.size), label: r.label });
+        owner.push(n);
+      }
+    });
+  }
+  const sub: EvalBatching = w ? { batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: w.size } : batching;
+  const sums = new Float64Array(records.length * C); // (N, C)
+  const counts = new Float64Array(records.length);
+  await eachEvalBatch(w ? pieces : records, sub, (tb) => classifierForward(model, head, tb, undefined, hook), (values, _tb, indices) => {
+    indices.forEach((i, b) => {
+      const n = w ? owner[i]! : i;
+      counts[n]!++;
+      for (let c = 0; c < C; c++) sums[n * C + c]! += values[b * C + c]!;
+    });
   });
-  return out;
+  return Float32Array.from(sums, (v, k) => v / counts[Math.floor(k / C)]!);
 }
 
 /** Class probabilities (R, C) from logits, in float64. */

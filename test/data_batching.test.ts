@@ -1,8 +1,11 @@
-/** Batching (reproducible from seed and epoch, little padding, crops) and ESM-2 MLM masking (proportions, specials untouched). */
+/**
+ * Batching (reproducible from seed and epoch, little padding, crops, the class-balanced sampler against
+ * a direct count) and ESM-2 MLM masking (proportions, specials untouched).
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { selectTask, type TaskRecord } from '../data/dataset.js';
-import { encodePlan, IGNORE_INDEX, makeBatches, mixSeed, paddingEfficiency, planBatches, type BatchOptions, type BatchPlan } from '../model/batching.js';
+import { balancedDraw, encodePlan, IGNORE_INDEX, makeBatches, mixSeed, paddingEfficiency, planBatches, type BatchOptions, type BatchPlan } from '../model/batching.js';
 import { maskBatch, STANDARD_RESIDUE_IDS } from '../data/mlm.js';
 import { readDataFile, readSplitFile, splitPath } from '../data/files.node.js';
 import { applySplit } from '../data/split.js';
@@ -100,6 +103,51 @@ test('crops: random window in training, seeded per (seed, epoch); first maxLengt
   const plan = planBatches(recs, { mode: 'train', seed: 7, batchSize: 1, maxLength }, 0);
   const single = new Map(plan.map((p) => [p.indices[0]!, p.starts[0]!]));
   assert.ok(e0.every((s, i) => single.get(i) === s));
+});
+
+test('balanced sampler: deterministic per (seed, epoch), classes balanced over an epoch, records cycled, as many batches as shuffle', () => {
+  // 39 records, classes 0/1/2 with 30/6/3 records (10:2:1), 5-44 residues.
+  const counts = [30, 6, 3];
+  const labels = counts.flatMap((n, c) => new Array<number>(n).fill(c));
+  const recs = labels.map((label, i) => ({ id: `r${i}`, sequence: 'A'.repeat(5 + ((i * 7) % 40)), label }));
+  const opts: BatchOptions = { mode: 'train', seed: 5, batchSize: 4, maxLength: 12, sampler: 'balanced' };
+  const e0 = planBatches(recs, opts, 0);
+  assert.equal(planBatches(recs, opts, 0), e0, 'same (seed, epoch), same plan');
+  assert.not.equal(planBatches(recs, opts, 1).map((p) => p.indices), e0.map((p) => p.indices));
+  assert.not.equal(planBatches(recs, { ...opts, seed: 6 }, 0).map((p) => p.indices), e0.map((p) => p.indices));
+  assert.is(e0.length, planBatches(recs, { ...opts, sampler: 'shuffle' }, 0).length, 'an epoch has as many batches as with shuffle');
+  assert.equal(planBatches(recs, { ...opts, sampler: 'shuffle' }, 0), planBatches(recs, { ...opts, sampler: undefined }, 0), 'shuffle is the default');
+  // Direct count: 39 draws over 3 classes is 13 per class; class c's n_c records are each drawn
+  // floor(13 / n_c) or ceil(13 / n_c) times.
+  const drawn = e0.flatMap((p) => p.indices);
+  assert.is(drawn.length, 39);
+  const perRecord = new Array<number>(39).fill(0);
+  for (const i of drawn) perRecord[i]!++;
+  counts.forEach((n, c) => {
+    const members = labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
+    assert.is(members.reduce((a, i) => a + perRecord[i]!, 0), 13, `class ${c} drawn 13 times`);
+    for (const i of members) assert.ok(perRecord[i] === Math.floor(13 / n) || perRecord[i] === Math.ceil(13 / n), `record ${i} of class ${c}: ${perRecord[i]}`);
+  });
+  // The plan holds exactly the draws of balancedDraw from the (seed, epoch) stream.
+  assert.equal([...drawn].sort((a, b) => a - b), balancedDraw(labels, 39, rng(mixSeed(5, 0))).sort((a, b) => a - b));
+  // Repeated draws of a record get their own crops, all inside the sequence.
+  for (const p of e0) p.indices.forEach((i, k) => assert.ok(p.starts[k]! >= 0 && p.starts[k]! + 12 <= Math.max(12, recs[i]!.sequence.length)));
+  assert.throws(() => planBatches([{ id: 'x', sequence: 'MKV' }], opts, 0), /sampler balanced needs labels; record 'x' has none/);
+});
+
+test('balancedDraw: every block of k draws holds each class once; each class cycles through its records', () => {
+  const labels = [0, 0, 0, 0, 0, 2, 2, 1, 0, 2];
+  const draws = balancedDraw(labels, 31, rng(9));
+  assert.is(draws.length, 31);
+  for (let b = 0; b + 3 <= 31; b += 3) assert.equal(draws.slice(b, b + 3).map((i) => labels[i]).sort(), [0, 1, 2], `block ${b / 3}`);
+  for (const c of [0, 1, 2]) {
+    const members = labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
+    const seq = draws.filter((i) => labels[i] === c);
+    for (let k = 0; k + members.length <= seq.length; k += members.length) {
+      assert.equal(seq.slice(k, k + members.length).sort((a, b) => a - b), members, `class ${c}, cycle ${k / members.length}`);
+    }
+  }
+  assert.equal(balancedDraw(labels, 31, rng(9)), draws);
 });
 
 test('mixSeed: deterministic, order-sensitive, 32-bit', () => {

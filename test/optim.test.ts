@@ -87,6 +87,28 @@ test('AdamW matches the float64 reference over 6 steps, a parameter without grad
   params.forEach((p) => p.dispose());
 });
 
+test('AdamW lrScale: a parameter with scale X follows the reference at lr x X, weight decay included', async () => {
+  const params = makeParams(30);
+  const ref = await Promise.all(params.map(async (p) => Float64Array.from(await p.f32())));
+  const m = params.map((p) => new Float64Array(p.size));
+  const v = params.map((p) => new Float64Array(p.size));
+  const SCALE = [1, 4, 0.5, 10];
+  const opt = new AdamW(params.map((param, i) => ({ param, weightDecay: DECAY[i]!, lrScale: SCALE[i]! })), OPTS);
+  for (let s = 0; s < 3; s++) {
+    setGrads(params, s);
+    opt.step(lrAt(s));
+    params.forEach((p, i) => adamwStepRef(ref[i]!, gradValues(s, i, p.size), m[i]!, v[i]!, s + 1, {
+      lr: lrAt(s) * SCALE[i]!, beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: DECAY[i]!,
+    }));
+  }
+  for (const [i, p] of params.entries()) assertClose(await p.f32(), arr(p.shape, ref[i]), 2e-6, `param ${i}`);
+  opt.dispose();
+  params.forEach((p) => p.dispose());
+  const other = makeParams(31);
+  assert.throws(() => new AdamW([{ param: other[0]!, lrScale: 0 }]), /lr scale 0/);
+  other.forEach((p) => p.dispose());
+});
+
 /** Runs steps [from, to) of the fixed gradient sequence. */
 function run(opt: AdamW, params: readonly Tensor[], from: number, to: number): void {
   for (let s = from; s < to; s++) {

@@ -38,6 +38,11 @@ const CASES: [string, string[], RegExp, number][] = [
   ['bad custom size', ['finetune', '--layers', '1', '--dim', '16', '--heads', '3', '--data', good], /embedDim 16 is not divisible by attentionHeads 3/, 2],
   ['too many layers to train', ['finetune', ...CUSTOM, '--data', good, '--train-last', '4'], /train-last 4 is more than the backbone's 1 layers/, 2],
   ['token budget below one sequence', ['finetune', ...CUSTOM, '--data', good, '--tokens-per-batch', '30', '--max-len', '40'], /tokens-per-batch 30 cannot hold one sequence of max-len 40/, 2],
+  ['bad class weights', ['finetune', ...CUSTOM, '--data', good, '--class-weights', 'cube'], /--class-weights cube is not one of none, balanced, sqrt/, 2],
+  ['bad sampler', ['finetune', ...CUSTOM, '--data', good, '--sampler', 'stratified'], /--sampler stratified is not one of shuffle, balanced/, 2],
+  ['head lr multiplier not positive', ['finetune', ...CUSTOM, '--data', good, '--head-lr-mult', '0'], /head-lr-mult must be a positive number, got 0/, 2],
+  ['eval stride without a window', ['finetune', ...CUSTOM, '--data', good, '--eval-stride', '4'], /eval-stride needs eval-window/, 2],
+  ['eval window over the budget', ['finetune', ...CUSTOM, '--data', good, '--tokens-per-batch', '100', '--max-len', '40', '--eval-window', '200'], /tokens-per-batch 100 cannot hold one window of eval-window 200/, 2],
   ['warm-up longer than the run', ['finetune', ...CUSTOM, '--data', good, '--warmup', '5'], /warm-up of 5 steps must be an integer in \[0, 2\]/, 2],
 ];
 

@@ -33,11 +33,13 @@ export type Freeze = 'none' | 'head-only' | 'all-but-last';
 /** The freeze modes, in help-text order. */
 export const FREEZE_MODES: readonly Freeze[] = ['none', 'head-only', 'all-but-last'];
 
-/** A trainable tensor with its name and weight decay. */
+/** A trainable tensor with its name, weight decay and learning-rate multiplier. */
 export interface NamedParam {
   readonly name: string;
   readonly tensor: Tensor;
   readonly weightDecay: number;
+  /** Multiplies the schedule's learning rate for this tensor (default 1; e.g. --head-lr-mult). */
+  readonly lrScale?: number;
 }
 
 /**

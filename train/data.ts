@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rng, shuffleInPlace } from '../engine/index.js';
 import { CORPUS_TASK, type DataFile, TASK_NAMES, type TaskDataset, type TaskName, type TaskRecord, selectTask } from '../data/dataset.js';
 import { DEFAULT_DATA_FILE, SPLIT_DIR, readDataFile, readSplitFile, splitPath } from '../data/files.node.js';
 import { type SplitPart, applySplit, makeSplit } from '../data/split.js';
@@ -83,4 +84,40 @@ export function balancedClassWeights(records: readonly TaskRecord[], numClasses:
   for (const r of records) counts[r.label]!++;
   const present = counts.filter((c) => c > 0).length;
   return Float32Array.from(counts, (c) => (c > 0 ? records.length / (present * c) : 0));
+}
+
+/** How training examples are weighted in the loss, by class (the --class-weights choices). */
+export type ClassWeighting = 'none' | 'balanced' | 'sqrt';
+
+/** The class weightings, in help-text order. */
+export const CLASS_WEIGHTINGS: readonly ClassWeighting[] = ['none', 'balanced', 'sqrt'];
+
+/**
+ * 'sqrt' class weights: the square roots of the balanced weights b_c = n / (k * n_c), renormalised so
+ * that the weighted mean over the training records is 1, i.e. w_c = sqrt(b_c) / sum_c' (n_c' / n)
+ * sqrt(b_c'), which simplifies to w_c = n / (sqrt(n_c) * sum_c' sqrt(n_c')). Their span is the square
+ * root of the balanced weights' (28x on ec becomes 5.3x). A class with no training records gets 0.
+ */
+export function sqrtClassWeights(records: readonly TaskRecord[], numClasses: number): Float32Array {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const r of records) counts[r.label]!++;
+  const rootSum = counts.reduce((a, c) => a + Math.sqrt(c), 0);
+  return Float32Array.from(counts, (c) => (c > 0 ? records.length / (Math.sqrt(c) * rootSum) : 0));
+}
+
+/** The class weights (C) of a weighting over the training records, or null for 'none'. */
+export function classWeightsFor(weighting: ClassWeighting, records: readonly TaskRecord[], numClasses: number): Float32Array | null {
+  if (weighting === 'none') return null;
+  return weighting === 'balanced' ? balancedClassWeights(records, numClasses) : sqrtClassWeights(records, numClasses);
+}
+
+/**
+ * The records with their labels permuted (the null twin's training split): a Fisher-Yates shuffle of
+ * the label list drawn from rng(seed), each record keeping its sequence and id. Class counts are
+ * unchanged; the same seed always gives the same labels.
+ */
+export function shuffleLabels(records: readonly TaskRecord[], seed: number): TaskRecord[] {
+  const labels = records.map((r) => r.label);
+  shuffleInPlace(labels, rng(seed));
+  return records.map((r, i) => ({ ...r, label: labels[i]! }));
 }

@@ -4,7 +4,8 @@
  * Training (finetune.ts, pretrain.ts) and `esm-kn evaluate` call these; so can later experiments.
  *
  * Evaluation batches are length-sorted and never random: sequences longer than maxLength keep their
- * first maxLength residues, so a record gets the same prediction every time.
+ * first maxLength residues, or with batching.window are scored as the mean of their windows' logits
+ * (classifierLogits), so a record gets the same prediction every time. MLM evaluation ignores window.
  *
  * Axis letters: B batch, L tokens, C classes, V vocabulary.
  */

@@ -1,20 +1,23 @@
 /**
  * Fine-tuning ESM-2 with a classification head on a labelled task (the library behind `esm-kn
- * finetune`): mean or <cls> pooling, optional balanced class weights, freezing, dropout on the final
- * hidden states in training, macro-F1 on the validation split for model selection and early stopping.
+ * finetune`): mean or <cls> pooling, optional balanced or sqrt class weights, shuffled or
+ * class-balanced sampling, a learning-rate multiplier for the head, freezing, dropout on the final
+ * hidden states in training, macro-F1 on the validation split (first windows or window-averaged
+ * scoring) for model selection and early stopping, and shuffled training labels for a null twin.
  *
  * Axis letters: B batch, L tokens, C classes.
  */
 import { crossEntropy, dropoutSeed, initEngine, keep, type Tensor, tensor } from '../engine/index.js';
 import type { ProjectCheckpoint } from '../model/checkpoint/node.js';
-import { type TokenBatch, encodePlan, epochPlans } from '../model/batching.js';
+import { type Sampler, SAMPLERS, type TokenBatch, encodePlan, epochPlans } from '../model/batching.js';
 import { CORPUS_TASK, TASKS } from '../data/dataset.js';
 import { disposeModel } from '../model/esm.js';
 import { type ClassifierHead, type Pooling, headFromTensors, initHead } from '../model/head.js';
 import { FormatError } from '../io/errors.js';
 import { type Backbone, type Freeze, FREEZE_MODES, type NamedParam, backboneFromCheckpoint, loadBackbone, readBackbone, uploadBackbone } from './backbone.js';
-import { type SplitData, balancedClassWeights } from './data.js';
-import { classifierForward } from '../model/classifier.js';
+import { CLASS_WEIGHTINGS, type ClassWeighting, type SplitData, classWeightsFor, shuffleLabels } from './data.js';
+import { type EvalBatching, classifierForward } from '../model/classifier.js';
+import { MAX_RESIDUES } from '../model/tokenizer.js';
 import { evaluateClassifier } from './evaluate.js';
 import { OptionError } from './errors.js';
 import type { MicroBatch, TrainTask } from './loop.js';
@@ -24,12 +27,42 @@ import { checkNewRunFolder, loadLast } from './state.js';
 /** Options of a fine-tuning run. */
 export interface FinetuneOptions extends CommonOptions {
   readonly pooling: Pooling;
-  readonly classWeights: 'none' | 'balanced';
+  /** Loss weight per class: none, balanced (n / (k n_c)) or sqrt (see sqrtClassWeights). */
+  readonly classWeights: ClassWeighting;
   readonly freeze: Freeze;
   /** Layers that train with freeze 'all-but-last'. */
   readonly trainLast: number;
   /** Dropout on the final hidden states in training (0 = none, ESM-2 fine-tuning's usual choice). */
   readonly dropout: number;
+  /** How an epoch draws training records: shuffle (each once) or balanced (classes uniformly, see balancedDraw). */
+  readonly sampler: Sampler;
+  /** The head's learning rate is lr x this (its AdamW group); 1 = the backbone's. */
+  readonly headLrMult: number;
+  /** Window-averaged validation scoring: W residues per window, or null for the first maxLength residues. */
+  readonly evalWindow: number | null;
+  /** Stride S between windows; null = floor(W / 2). Needs evalWindow. */
+  readonly evalStride: number | null;
+  /** Seed of a permutation of the training split's labels (the null twin), or null for the real labels. */
+  readonly shuffleLabels: number | null;
+}
+
+/**
+ * Defaults of the fine-tuning options added after runs were already being saved: they keep the
+ * earlier behaviour, and a resumed run that stored none of them gets these.
+ */
+export const FINETUNE_DEFAULTS = {
+  sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null,
+} as const satisfies Partial<FinetuneOptions>;
+
+/** The window of window-averaged validation scoring, with the stride resolved, or undefined when off. */
+export function evalWindowOf(o: Pick<FinetuneOptions, 'evalWindow' | 'evalStride'>): { size: number; stride: number } | undefined {
+  if (o.evalWindow === null) return undefined;
+  return { size: o.evalWindow, stride: o.evalStride ?? Math.max(1, Math.floor(o.evalWindow / 2)) };
+}
+
+/** How a run's validation batches are formed (checkpoint choice): the run's batching and eval window. */
+export function finetuneEvalBatching(o: FinetuneOptions): EvalBatching {
+  return { ...runBatching(o), window: evalWindowOf(o) };
 }
 
 /** Checks fine-tuning options; errors name the option. */
@@ -37,7 +70,18 @@ export function checkFinetuneOptions(o: FinetuneOptions): void {
   checkCommonOptions(o);
   if (o.task === CORPUS_TASK) throw new OptionError(`task '${o.task}' is the pretraining corpus, not a classification task`);
   if (o.pooling !== 'mean' && o.pooling !== 'cls') throw new OptionError(`pooling '${o.pooling}' must be mean or cls`);
-  if (o.classWeights !== 'none' && o.classWeights !== 'balanced') throw new OptionError(`class-weights '${o.classWeights}' must be none or balanced`);
+  if (!CLASS_WEIGHTINGS.includes(o.classWeights)) throw new OptionError(`class-weights '${o.classWeights}' must be one of ${CLASS_WEIGHTINGS.join(', ')}`);
+  if (!SAMPLERS.includes(o.sampler)) throw new OptionError(`sampler '${o.sampler}' must be one of ${SAMPLERS.join(', ')}`);
+  if (!(o.headLrMult > 0 && Number.isFinite(o.headLrMult))) throw new OptionError(`head-lr-mult must be a positive number, got ${o.headLrMult}`);
+  if (o.evalWindow !== null && !(Number.isInteger(o.evalWindow) && o.evalWindow >= 1 && o.evalWindow <= MAX_RESIDUES)) {
+    throw new OptionError(`eval-window must be an integer in [1, ${MAX_RESIDUES}], got ${o.evalWindow}`);
+  }
+  if (o.evalStride !== null && o.evalWindow === null) throw new OptionError('eval-stride needs eval-window');
+  if (o.evalStride !== null && !(Number.isInteger(o.evalStride) && o.evalStride >= 1)) throw new OptionError(`eval-stride must be an integer >= 1, got ${o.evalStride}`);
+  if (o.evalWindow !== null && o.tokensPerBatch !== null && o.tokensPerBatch < o.evalWindow + 2) {
+    throw new OptionError(`tokens-per-batch ${o.tokensPerBatch} cannot hold one window of eval-window ${o.evalWindow} (${o.evalWindow + 2} tokens)`);
+  }
+  if (o.shuffleLabels !== null && !(Number.isInteger(o.shuffleLabels) && o.shuffleLabels >= 0)) throw new OptionError(`shuffle-labels must be an integer seed >= 0, got ${o.shuffleLabels}`);
   if (!FREEZE_MODES.includes(o.freeze)) throw new OptionError(`freeze '${o.freeze}' is not one of ${FREEZE_MODES.join(', ')}`);
   if (!(o.dropout >= 0 && o.dropout < 1)) throw new OptionError(`dropout must be in [0, 1), got ${o.dropout}`);
   if (o.freeze === 'all-but-last' && !(Number.isInteger(o.trainLast) && o.trainLast >= 1)) throw new OptionError('freeze all-but-last needs train-last N >= 1');
@@ -60,10 +104,13 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
   const classNames = data.dataset.classNames;
   const seeds = runSeeds(o.seed);
   const batching = runBatching(o);
-  const hostWeights = o.classWeights === 'balanced' ? balancedClassWeights(train, classNames.length) : null;
+  const evalBatching = finetuneEvalBatching(o);
+  const hostWeights = classWeightsFor(o.classWeights, train, classNames.length);
   const weights = hostWeights ? keep(tensor(hostWeights, [classNames.length], 'f32', 'class_weights')) : undefined; // (C)
-  const headParams: NamedParam[] = [...head.params].map(([name, t]) => ({ name, tensor: t, weightDecay: name.endsWith('.bias') ? 0 : o.weightDecay }));
-  const plans = epochPlans(train, { mode: 'train', seed: seeds.data, ...batching });
+  const headParams: NamedParam[] = [...head.params].map(([name, t]) => ({
+    name, tensor: t, weightDecay: name.endsWith('.bias') ? 0 : o.weightDecay, lrScale: o.headLrMult,
+  }));
+  const plans = epochPlans(train, { mode: 'train', seed: seeds.data, sampler: o.sampler, ...batching });
   const task: TrainTask<ClsBatch> = {
     params: [...model.trainable, ...headParams],
     batchesInEpoch: (epoch) => plans(epoch).length,
@@ -77,7 +124,7 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
       return crossEntropy(logits, tensor(tb.labels, [tb.batch], 'i32', 'labels'), { weights, reduction: 'sum' }); // ()
     },
     async evaluate() {
-      const r = await evaluateClassifier(model.model, head, data.parts.valid, classNames, batching);
+      const r = await evaluateClassifier(model.model, head, data.parts.valid, classNames, evalBatching);
       const m = r.metrics;
       return {
         score: m.macro_f1,
@@ -99,9 +146,33 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
   return { task, release: () => weights?.dispose() };
 }
 
+/** The run's data: the training split's labels shuffled when o.shuffleLabels is set, the rest untouched. */
+export function finetuneData(o: Pick<FinetuneOptions, 'shuffleLabels'>, data: SplitData): SplitData {
+  if (o.shuffleLabels === null) return data;
+  return { ...data, parts: { ...data.parts, train: shuffleLabels(data.parts.train, o.shuffleLabels) } };
+}
+
+/** Provenance of the fine-tuning recipe's options (esm-kn.json's provenance.recipe). */
+function recipeProvenance(o: FinetuneOptions, data: SplitData, trainData: SplitData): Record<string, unknown> {
+  const weights = classWeightsFor(o.classWeights, trainData.parts.train, data.dataset.classNames.length);
+  const relabelled = trainData.parts.train.filter((r, i) => r.label !== data.parts.train[i]!.label).length;
+  return {
+    class_weights: o.classWeights,
+    class_weight_values: weights ? Array.from(weights) : null,
+    sampler: o.sampler,
+    head_lr_mult: o.headLrMult,
+    eval_window: evalWindowOf(o) ?? null,
+    shuffle_labels: o.shuffleLabels === null ? null : { seed: o.shuffleLabels, split: 'train', records: trainData.parts.train.length, relabelled },
+  };
+}
+
 async function run(o: FinetuneOptions, parts: FinetuneParts, provenance: Record<string, unknown>, resume: ResumePoint | null, control: RunControl): Promise<RunResult> {
   const model = uploadBackbone(parts.backbone, 'classify', o.weightDecay, o.freeze, o.trainLast);
   const { task, release } = classifierTask(o, parts, model);
+  const w = evalWindowOf(o);
+  control.log?.(`class weights ${o.classWeights}, sampler ${o.sampler}, head lr x ${o.headLrMult}, validation on ` +
+    `${w ? `windows of ${w.size} residues (stride ${w.stride})` : `the first ${o.maxLength} residues`}` +
+    `${o.shuffleLabels === null ? '' : `, training labels shuffled (seed ${o.shuffleLabels})`}`);
   try {
     return await runTask('finetune', task, o, provenance, resume, control);
   } finally {
@@ -122,19 +193,23 @@ export async function finetune(o: FinetuneOptions, control: RunControl = {}): Pr
   }
   await initEngine();
   const head = initHead(backbone.config.embedDim, data.dataset.classNames.length, o.pooling, runSeeds(o.seed).head);
-  const provenance = runProvenance('finetune', o, data, backbone.source, control);
-  return run(o, { backbone, head, data }, provenance, null, control);
+  const trainData = finetuneData(o, data);
+  const provenance = { ...runProvenance('finetune', o, data, backbone.source, control), recipe: recipeProvenance(o, data, trainData) };
+  return run(o, { backbone, head, data: trainData }, provenance, null, control);
 }
 
 /** Continues the run in `out` from out/last exactly where it was saved. */
 export async function resumeFinetune(out: string, control: RunControl = {}): Promise<RunResult> {
   const last = await loadLast<StoredOptions<FinetuneOptions>>(out, 'finetune');
-  const { options: o, data, provenance, resume } = await reopenRun(last, out, control);
+  const reopened = await reopenRun(last, out, control);
+  const { data, provenance, resume } = reopened;
+  // Runs saved before an option existed resume with its default (today's behaviour).
+  const o: FinetuneOptions = { ...FINETUNE_DEFAULTS, ...reopened.options };
   await initEngine();
   const stored = last.ckpt.head;
   if (!stored) throw new FormatError(last.ckpt.path, 'has no classification head to resume');
   const backbone = backboneFromCheckpoint(last.ckpt);
   const head = headFromTensors(backbone.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
   for (const t of head.params.values()) t.requiresGrad = true;
-  return run(o, { backbone: { ...backbone, source: String(provenance.backbone ?? backbone.source) }, head, data }, provenance, resume, control);
+  return run(o, { backbone: { ...backbone, source: String(provenance.backbone ?? backbone.source) }, head, data: finetuneData(o, data) }, provenance, resume, control);
 }

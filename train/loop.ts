@@ -37,7 +37,7 @@ export interface EvalOutcome {
 
 /** A task the loop trains. */
 export interface TrainTask<M extends MicroBatch = MicroBatch> {
-  /** Trainable parameters with their weight decay, in a fixed order (the optimizer state's). */
+  /** Trainable parameters with their weight decay and lr multiplier, in a fixed order (the optimizer state's). */
   readonly params: readonly NamedParam[];
   /** Micro-batches in the plan of `epoch` (plans are pure functions of the seed and epoch). */
   batchesInEpoch(epoch: number): number;
@@ -127,7 +127,7 @@ export async function trainLoop<O>(
 ): Promise<TrainState> {
   const T = cfg.schedule.totalSteps;
   const tensors = task.params.map((p) => p.tensor);
-  const opt = new AdamW(task.params.map((p) => ({ param: p.tensor, weightDecay: p.weightDecay })));
+  const opt = new AdamW(task.params.map((p) => ({ param: p.tensor, weightDecay: p.weightDecay, lrScale: p.lrScale })));
   if (resumeOptimizer) opt.loadState(resumeOptimizer);
   const sessionStart = performance.now();
   const wallBefore = state.wallSeconds;

@@ -33,6 +33,11 @@ export interface AdamWOptions {
 export interface AdamWParam {
   readonly param: Tensor;
   readonly weightDecay?: number;
+  /**
+   * Multiplies the learning rate `step` is given, for this parameter (default 1): torch's param
+   * groups with their own lr. Weight decay scales with it (lr * scale * weightDecay), as in torch.
+   */
+  readonly lrScale?: number;
 }
 
 /**
@@ -63,6 +68,7 @@ export class AdamW {
   /** The parameters, in the order of the state arrays. */
   readonly params: readonly Tensor[];
   private readonly weightDecay: readonly number[];
+  private readonly lrScale: readonly number[];
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
@@ -80,10 +86,12 @@ export class AdamW {
     const entries = params.map((p) => ('param' in p ? p : { param: p }));
     this.params = entries.map((e) => e.param);
     this.weightDecay = entries.map((e) => e.weightDecay ?? defaultDecay);
+    this.lrScale = entries.map((e) => e.lrScale ?? 1);
     this.params.forEach((p, i) => {
       if (p.dtype !== 'f32') throw new Error(`AdamW: parameter ${i} (${p.toString()}) is not f32`);
       if (this.params.indexOf(p) !== i) throw new Error(`AdamW: parameter ${i} (${p.toString()}) is listed twice`);
       if (!(this.weightDecay[i]! >= 0)) throw new Error(`AdamW: parameter ${i} has weight decay ${this.weightDecay[i]}`);
+      if (!(this.lrScale[i]! > 0 && Number.isFinite(this.lrScale[i]!))) throw new Error(`AdamW: parameter ${i} has lr scale ${this.lrScale[i]}`);
     });
     [this.beta1, this.beta2, this.eps] = [beta1, beta2, eps];
     // Persistent state: kept out of any enclosing tidy scope, zero-filled on the GPU.
@@ -110,9 +118,10 @@ export class AdamW {
       }
       const t = ++this.steps[i]!;
       if (!p.size) return;
+      const lri = lr * this.lrScale[i]!; // exactly lr when the scale is 1
       const u = new Uniforms()
         .u32(p.size)
-        .f32(1 - lr * this.weightDecay[i]!, lr / (1 - this.beta1 ** t), Math.sqrt(1 - this.beta2 ** t))
+        .f32(1 - lri * this.weightDecay[i]!, lri / (1 - this.beta1 ** t), Math.sqrt(1 - this.beta2 ** t))
         .f32(this.beta2, 1 - this.beta1, 1 - this.beta2, this.eps);
       rt().dispatch({
         kernel: STEP_KERNEL(),

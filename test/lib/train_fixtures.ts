@@ -52,8 +52,14 @@ export function tinyPretrain(data: string, out: string, over: Partial<PretrainOp
   };
 }
 
-/** Options of a tiny fine-tuning run: tinyPretrain's plus mean pooling, no class weights, nothing frozen. */
+/**
+ * Options of a tiny fine-tuning run: tinyPretrain's plus mean pooling, no class weights, nothing
+ * frozen, shuffled sampling, the head at the backbone's lr, first-window validation, real labels.
+ */
 export function tinyFinetune(data: string, out: string, over: Partial<FinetuneOptions> = {}): FinetuneOptions {
-  return { ...tinyPretrain(data, out), pooling: 'mean', classWeights: 'none', freeze: 'none', trainLast: 0, dropout: 0, ...over };
+  return {
+    ...tinyPretrain(data, out), pooling: 'mean', classWeights: 'none', freeze: 'none', trainLast: 0, dropout: 0,
+    sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null, ...over,
+  };
 }
 
