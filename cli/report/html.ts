@@ -37,6 +37,17 @@ function densityTables(d: Density, caption: string): string {
   return table(caption, ['module', 'top neurons', 'share of module', '95% CI', 'enrichment', '95% CI'], mods);
 }
 
+/** One sentence: how many cells beat random, on which metric, and what the nulls did. */
+export function verdictSummary(r: StudyResult, nulls: readonly NullResult[]): string {
+  const v = r.verdicts.beats_random;
+  const yes = v.filter((x) => x.significant);
+  const metric = v[0]?.metric ?? 'accuracy';
+  const named = yes.map((x) => `${x.module} by ${x.method} at ${pct(x.fraction)}`).join('; ');
+  const nullCalls = nulls.reduce((a, n) => a + n.verdicts.beats_random.filter((x) => x.significant).length, 0);
+  return `${yes.length} of ${v.length} cells beat layer-matched random selections on ${metric}${yes.length ? `: ${named}` : ''}. ` +
+    (nulls.length ? `On the ${nulls.length} null models: ${nullCalls} of ${nulls.length * v.length}.` : 'No null models were run.');
+}
+
 /** The page. `provenance` is the caption stamped on every table; `meta` is listed in full at the end. */
 export function reportHtml(r: StudyResult, figures: { accuracy: string; macroF1: string; density: string }, provenance: string, meta: Record<string, unknown>, nulls: readonly NullResult[] = [], baselines: readonly BaselineRow[] = [], cards: Explanations | null = null): string {
   const stripXml = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, '');
@@ -68,6 +79,7 @@ ${banner(r, meta)}
 ${table(`The unablated model beside baselines that learn no representation, on the same ${r.tested.length} test records and crop (trained on the task's training split). ${provenance}`, ['method', 'accuracy', 'macro-F1'],
     [['model (unablated)', f3(r.unablated.accuracy), f3(r.unablated.macro_f1)], ...baselines.map((b) => [b.name, f3(b.accuracy), f3(b.macro_f1)])])}
 <h2>Verdicts</h2>
+<p class="statement">${esc(verdictSummary(r, nulls))}</p>
 ${r.verdicts.beats_random.map((v) => `<p class="verdict">${esc(v.statement)}</p>`).join('\n')}
 <p class="statement">${esc(r.verdicts.key_density.statement)}</p>
 <h2>Method</h2>
