@@ -8,7 +8,7 @@
  * normal(0, 0.02) of a fresh training run: a head that small gives logit differences near 1e-2, so no
  * ablation ever changes a prediction and the null would pass vacuously (seen on the planted model). The same study runs on each, and the report shows its tests beside the real ones.
  */
-import { rng } from '../engine/index.js';
+import { gaussian, rng } from '../engine/index.js';
 import { type EsmModel, disposeModel, uploadModel } from '../model/esm.js';
 import { type ClassifierHead, headFromTensors, headSpec } from '../model/head.js';
 import { initParams } from '../model/params.js';
@@ -51,7 +51,7 @@ export function nullModel(name: NullName, trained: { model: EsmModel; head: Clas
 /** A head with O(1) random outputs: weights normal(0, 1/fan_in), biases normal(0, 0.2^2), seeded. */
 export function randomHead(D: number, C: number, pooling: ClassifierHead['pooling'], seed: number): ClassifierHead {
   const u = rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(u(), 1e-300))) * Math.cos(2 * Math.PI * u());
+  const normal = () => gaussian(u);
   const data = new Map(headSpec(D, C).map((s) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const scale = s.name.endsWith('weight') ? 1 / Math.sqrt(s.shape[1]!) : 0.2;

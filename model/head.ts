@@ -5,7 +5,7 @@
  *
  * Axis letters: B batch, L tokens, D model dim, C classes.
  */
-import { keep, linear, mul, reshape, rng, slice, sum, tanh, type Tensor, tensor } from '../engine/index.js';
+import { gaussian, keep, linear, mul, reshape, rng, slice, sum, tanh, type Tensor, tensor } from '../engine/index.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -29,10 +29,7 @@ export function headSpec(D: number, C: number): { name: string; shape: number[] 
 /** A freshly initialised head (normal(0, 0.02) weights, zero biases), seeded. */
 export function initHead(D: number, C: number, pooling: Pooling, seed: number): ClassifierHead {
   const rand = rng(seed);
-  const normal = () => {
-    const u = Math.max(rand(), 1e-12);
-    return 0.02 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-  };
+  const normal = () => gaussian(rand, 0.02);
   const params = new Map<string, Tensor>();
   for (const s of headSpec(D, C)) {
     const n = s.shape.reduce((a, b) => a * b, 1);

@@ -14,7 +14,7 @@
  * So it is an optional spec entry: used when a checkpoint has it, recomputed (float32, as fair-esm does at
  * construction) when not.
  */
-import { rng } from '../engine/index.js';
+import { gaussian, rng } from '../engine/index.js';
 import type { EsmConfig } from './config.js';
 
 /** What a tensor is, which decides its initialisation and whether it counts as a parameter. */
@@ -262,10 +262,10 @@ export interface InitOptions {
   mode?: 'fresh' | 'test';
 }
 
-/** Standard normal draws (Box-Muller) from a seeded uniform source. */
+/** Standard normal draws (the engine's Box-Muller gaussian) from a seeded uniform source. */
 function normalSource(seed: number): () => number {
   const u = rng(seed);
-  return () => Math.sqrt(-2 * Math.log(Math.max(u(), 1e-300))) * Math.cos(2 * Math.PI * u());
+  return () => gaussian(u);
 }
 
 /**
