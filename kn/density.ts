@@ -149,9 +149,11 @@ export const SENSITIVITY_FRACTIONS: readonly number[] = [0.005, 0.01, 0.02, 0.05
 /**
  * The density of the global top `topFraction` of neurons, with `resamples` bootstrap resamples of
  * the scored examples (within classes), the sensitivity over SENSITIVITY_FRACTIONS, each module's
- * attribution mass, and the key-versus-others contrasts with Holm's adjustment.
+ * attribution mass (from `massOf`, e.g. the raw scores when `s` is normalised per example; the same
+ * examples in the same order, so one resample of examples serves both), and the key-versus-others
+ * contrasts with Holm's adjustment.
  */
-export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number, sensitivity: readonly number[] = SENSITIVITY_FRACTIONS): Density {
+export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number, sensitivity: readonly number[] = SENSITIVITY_FRACTIONS, massOf: NeuronScores = s): Density {
   const { layout } = s;
   const top = keepCount(layout.total, topFraction);
   const byClass = examplesByClass(s);
@@ -190,8 +192,10 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
       return { top_fraction: f, module, share: shareOf(layout, pt, mi), share_lo: lo, share_hi: hi };
     });
   });
-  const mass = moduleMass(s, overall);
-  const bootMass = bootScores.map((sc) => moduleMass(s, sc));
+  // Mass from raw (unnormalised) scores when given: there the signed sum keeps IG's completeness.
+  const massByClass = examplesByClass(massOf);
+  const mass = moduleMass(massOf, overallScores(massOf, massByClass));
+  const bootMass = Array.from({ length: resamples }, (_, b) => moduleMass(massOf, overallScores(massOf, bootstrapClasses(massByClass, seed * 100003 + b))));
   const ki = NEURON_MODULES.indexOf('key');
   const contrast = (quantity: KeyContrast['quantity']): KeyContrast[] => {
     const value = (mi: number, c: number[][], m: ModuleMass[]) => (quantity === 'share' ? shareOf(layout, c, mi) : m[mi]!.per_neuron);

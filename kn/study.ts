@@ -203,7 +203,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
     : await timed('class_edits', () => classEdits(model, head, tested, igUsed, {
       modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, onProgress: progress('class edits'),
     }));
-  const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed);
+  const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed, undefined, paired(ig));
   const familySize = o.rankings.length * o.fractions.length;
   return {
     unablated, rows: grid.rows, tests,
