@@ -104,14 +104,37 @@ export async function eachEvalBatch(
   }
 }
 
-/** Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. */
-export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching, hook?: NeuronHook): Promise<Float32Array> {
+/**
+ * Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. `onProgress`
+ * hears (records done, records) after each batch.
+ */
+export async function classifierLogits(
+  model: EsmModel,
+  head: ClassifierHead,
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  hook?: NeuronHook,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float32Array> {
   const C = head.numClasses;
   const out = new Float32Array(records.length * C);
+  let done = 0;
   await eachEvalBatch(records, batching, (tb) => classifierForward(model, head, tb, undefined, hook), (values, _tb, indices) => {
     indices.forEach((r, b) => out.set(values.subarray(b * C, (b + 1) * C), r * C));
+    done += indices.length;
+    onProgress?.(done, records.length);
   });
   return out;
+}
+
+/** Class probabilities (N, C) of the records (softmax of classifierLogits, in float64). */
+export async function classifierProbabilities(
+  clf: Pick<Classifier, 'model' | 'head'>,
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float64Array> {
+  return softmaxRows(await classifierLogits(clf.model, clf.head, records, batching, undefined, onProgress), clf.head.numClasses);
 }
 
 /** Class probabilities (R, C) from logits, in float64. */
