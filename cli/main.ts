@@ -7,6 +7,7 @@ import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './args.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './experiment.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
 import { EXTRACT_USAGE, extract } from './extract.js';
 import { FINETUNE_USAGE, finetuneCommand } from './finetune.js';
 import { NEURONS_USAGE, neuronsCommand } from './neurons.js';
@@ -18,6 +19,7 @@ import { FormatError } from '../io/errors.js';
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   extract: { run: extract, usage: EXTRACT_USAGE },
   predict: { run: predictCommand, usage: PREDICT_USAGE },
+  export: { run: exportCommand, usage: EXPORT_USAGE },
   finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
