@@ -5,6 +5,7 @@
  */
 import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './args.js';
+import { ATTRIBUTE_USAGE, attributeCommand } from './attribute.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './experiment.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
@@ -19,6 +20,7 @@ import { FormatError } from '../io/errors.js';
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   extract: { run: extract, usage: EXTRACT_USAGE },
   predict: { run: predictCommand, usage: PREDICT_USAGE },
+  attribute: { run: attributeCommand, usage: ATTRIBUTE_USAGE },
   export: { run: exportCommand, usage: EXPORT_USAGE },
   finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
