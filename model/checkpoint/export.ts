@@ -41,8 +41,9 @@ export const HF_HEAD_NAMES: readonly (readonly [ours: string, hf: string])[] = [
   ['head.out.bias', 'classifier.out_proj.bias'],
 ];
 
-/** The top-level entries of a fair-esm export that hold the head (tensors) and its labels and pooling. */
+/** The top-level entry of a fair-esm export that holds the head's tensors (named head.*). */
 export const FAIR_ESM_HEAD_ENTRY = 'esm_kn_head';
+/** The top-level entry of a fair-esm export that holds the head's labels and pooling and the project's JSON. */
 export const FAIR_ESM_META_ENTRY = 'esm_kn';
 
 /** The project's extra JSON (task, provenance, metrics) without the fields a format stores itself. */
