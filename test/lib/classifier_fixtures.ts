@@ -4,7 +4,6 @@
  * file of records of awkward lengths.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { saveProjectCheckpoint } from '../../model/checkpoint/node.js';
 import type { ParamTensor } from '../../model/params.js';
 import { headSpec } from '../../model/head.js';
@@ -41,5 +40,3 @@ export function parseTsv(text: string): { header: string[]; rows: string[][] } {
   const lines = text.trimEnd().split('\n').map((l) => l.split('\t'));
   return { header: lines[0]!, rows: lines.slice(1) };
 }
-
-export { join };
