@@ -7,7 +7,8 @@
 export * from './index.js';
 
 // Checkpoints and tensor files on disk.
-export { loadCheckpoint, saveProjectCheckpoint, detectFormat, type ProjectCheckpoint } from './model/checkpoint/node.js';
+export { loadCheckpoint, saveProjectCheckpoint, exportCheckpoint, detectFormat, type ProjectCheckpoint } from './model/checkpoint/node.js';
+export { loadScores, saveScores } from './kn/scores_io.js';
 export { nodeInflate, openFileSource, readSafetensorsFile, writeSafetensorsFile, readTorchCheckpointFile, readNpzFile, readFastaFile } from './io/node_file.js';
 
 // Training and evaluation.

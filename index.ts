@@ -31,7 +31,7 @@ export {
 export { type ClassifierHead, type Pooling, headSpec, initHead, headFromTensors, meanPoolWeights, classify } from './model/head.js';
 export { contactMap } from './model/contacts.js';
 export {
-  type Classifier, type EvalBatching, type EvalWindow, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, softmaxRows,
+  type Classifier, type EvalBatching, type EvalWindow, uploadClassifier, disposeClassifier, classifierForward, classifierLogits, classifierProbabilities, softmaxRows,
   windowStarts,
 } from './model/classifier.js';
 export {
@@ -44,6 +44,9 @@ export {
   type CheckpointFiles, type CheckpointFormat, type LoadedCheckpoint, type StoredHead, PROJECT_JSON,
   detectFilesFormat, loadCheckpointFiles, contactCompanion,
 } from './model/checkpoint/load.js';
+export {
+  type ExportFormat, type ExportSource, type HfExport, type FairEsmExport, EXPORT_FORMATS, hfExport, fairEsmExport,
+} from './model/checkpoint/export.js';
 export { type ByteSource, memorySource } from './io/source.js';
 export { blobSource } from './io/blob_source.js';
 export { FormatError } from './io/errors.js';
@@ -53,7 +56,7 @@ export { type Inflater, streamInflate } from './io/zip.js';
 export { type PickedFile, blobCheckpointFiles, pickedCheckpointFiles, fetchCheckpointFiles, DEFAULT_MODEL_FILES } from './web/model_files.js';
 
 // Knowledge neurons: scores, selection, ablation, density, the study.
-export { type NeuronLayout, neuronLayout, neuronOffset, moduleScores, moduleSize, parseModules } from './kn/layout.js';
+export { type NeuronLayout, neuronLayout, neuronOffset, neuronAt, moduleScores, moduleSize, parseModules } from './kn/layout.js';
 export { type ActivationOptions, activationScores } from './kn/activation.js';
 export { type IgOptions, type IgPositions } from './kn/ig.js';
 export { igScores } from './kn/ig_scores.js';
@@ -63,6 +66,7 @@ export { type NeuronScores, type ScoreMethod, SCORE_METHODS, classScores, overal
 export { type Ranking, type Selection, RANKINGS, selectTop, selectRandom, topIndices } from './kn/select.js';
 export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdit, editHook, editedMetrics } from './kn/ablate.js';
 export { type Density, neuronDensity } from './kn/density.js';
+export { type ShardInfo, type ShardFile, shardIndices, shardInfo, mergeShards } from './kn/shards.js';
 export { type StudyOptions, type StudyResult, runStudy } from './kn/study.js';
 
 // Data: task records.

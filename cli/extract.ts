@@ -15,20 +15,21 @@ import { loadCheckpoint } from '../model/checkpoint/node.js';
 import { contactMap } from '../model/contacts.js';
 import { disposeModel, esmForward, prepareBatch, uploadModel } from '../model/esm.js';
 import { FormatError } from '../io/errors.js';
-import { readFastaFile, writeNpzFile } from '../io/node_file.js';
+import { writeNpzFile } from '../io/node_file.js';
 import type { NpyArray } from '../io/npz.js';
 import { resolveModel } from '../model/assets.node.js';
-import { encodeSequence } from '../model/tokenizer.js';
 import { UsageError, intOption, parseArgs } from './args.js';
+import { RECORD_OPTIONS, readEncodedRecords, recordFileName, recordOptions, shardItems, shardOption } from './records.js';
 import { Progress } from './progress.js';
 
 const INCLUDE = ['mean', 'per_tok', 'bos', 'contacts', 'logits'] as const;
 type Include = (typeof INCLUDE)[number];
 
 export const EXTRACT_USAGE = `esm-kn extract MODEL FASTA OUTDIR [--repr-layers 0 5 6 | all] [--include mean per_tok bos contacts logits]
-                   [--truncate] [--unknown-as-unk] [--toks-per-batch 4096] [--quiet]
+                   [--truncate] [--unknown-as-unk] [--toks-per-batch 4096] [--shard K/N] [--quiet]
   MODEL   a fair-esm .pt file, a Hugging Face folder, an esm-kn folder, or 'default'
-  Layer indices may be negative (-1 = last). Defaults: --repr-layers -1 --include mean.`;
+  Layer indices may be negative (-1 = last). Defaults: --repr-layers -1 --include mean.
+  --shard K/N processes every N-th record from the K-th (FASTA order); the N shards write disjoint files.`;
 
 /** Normalises layer indices as fair-esm: (i + n + 1) % (n + 1), each in [-(n+1), n]. */
 export function normLayers(spec: readonly string[] | undefined, n: number): number[] {
@@ -43,7 +44,7 @@ export function normLayers(spec: readonly string[] | undefined, n: number): numb
 
 /** A file name for a record label ('/' is not allowed in names). */
 export function npzName(label: string): string {
-  return `${label.replace(/[/\\\0]/g, '_')}.npz`;
+  return recordFileName(label, '.npz');
 }
 
 interface Item {
@@ -78,8 +79,8 @@ function rows(src: Float32Array, width: number, from: number, count: number): Fl
 /** Runs the command. */
 export async function extract(argv: readonly string[]): Promise<void> {
   const p = parseArgs(argv, {
-    'repr-layers': { kind: 'list' }, include: { kind: 'list' }, truncate: { kind: 'flag' },
-    'unknown-as-unk': { kind: 'flag' }, 'toks-per-batch': { kind: 'value' }, quiet: { kind: 'flag' },
+    'repr-layers': { kind: 'list' }, include: { kind: 'list' }, ...RECORD_OPTIONS,
+    'toks-per-batch': { kind: 'value' }, shard: { kind: 'value' }, quiet: { kind: 'flag' },
   }, 'extract');
   if (p.positional.length !== 3) throw new UsageError(`extract: needs MODEL FASTA OUTDIR\n${EXTRACT_USAGE}`);
   const [modelArg, fasta, outDir] = p.positional as [string, string, string];
@@ -90,11 +91,8 @@ export async function extract(argv: readonly string[]): Promise<void> {
   }
   const budget = intOption(p, 'toks-per-batch', 4096, 1, 'extract');
 
-  const records = await readFastaFile(fasta);
-  const items: Item[] = records.map((r) => ({
-    label: r.label,
-    tokens: encodeSequence(r.sequence, r.label, { truncate: p.flags.has('truncate'), unknown: p.flags.has('unknown-as-unk') ? 'unk' : 'error', file: fasta }),
-  }));
+  const shard = shardOption(p, 'extract');
+  const items: Item[] = shardItems(await readEncodedRecords(fasta, recordOptions(p)), shard);
   const ckpt = await loadCheckpoint(resolveModel(modelArg));
   const c = ckpt.config;
   const layers = normLayers(p.lists.get('repr-layers'), c.numLayers);

@@ -5,18 +5,24 @@
  */
 import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './args.js';
+import { ATTRIBUTE_USAGE, attributeCommand } from './attribute.js';
 import { BASELINE_USAGE, baselineCommand } from './baseline.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './experiment.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
 import { EXTRACT_USAGE, extract } from './extract.js';
 import { FINETUNE_USAGE, finetuneCommand } from './finetune.js';
 import { NEURONS_USAGE, neuronsCommand } from './neurons.js';
+import { PREDICT_USAGE, predictCommand } from './predict.js';
 import { PRETRAIN_USAGE, pretrainCommand } from './pretrain.js';
 import { SERVE_USAGE, serveCommand } from './serve.js';
 import { FormatError } from '../io/errors.js';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>; usage: string }> = {
   extract: { run: extract, usage: EXTRACT_USAGE },
+  predict: { run: predictCommand, usage: PREDICT_USAGE },
+  attribute: { run: attributeCommand, usage: ATTRIBUTE_USAGE },
+  export: { run: exportCommand, usage: EXPORT_USAGE },
   finetune: { run: finetuneCommand, usage: FINETUNE_USAGE },
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },

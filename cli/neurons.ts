@@ -24,17 +24,20 @@ import { neuronAt, neuronLayout, parseModules, sameLayout } from '../kn/layout.j
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { SCORE_METHODS, type ScoreMethod, overallScores, summariseCompleteness } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
+import { mergeShards, shardInfo } from '../kn/shards.js';
 import { type Ranking, type Selection, keepFromLists, keptPerLayer, selectRandom, selectTop, topIndices } from '../kn/select.js';
 import { type StudySetup, loadStudySetup } from './study_setup.js';
 import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { countOrAll, fractionList, percent, rankingList, taskOption } from './experiment.js';
 import { progressBar } from './progress.js';
 import { EXPLAIN_USAGE, explainCommand } from './neurons_explain.js';
+import { checkShardNotEmpty, shardItems, shardOption } from './records.js';
 
 /** Usage text (esm-kn --help). */
 export const NEURONS_USAGE = `esm-kn neurons score MODEL --out FILE.safetensors [--method ig|activation|abs-activation]
                  [--split train|valid|test] [--examples 64|all] [--steps 20] [--rule riemann|gauss-legendre]
-                 [--internal-batch N] [--positions all|residues] [--baseline zero|mean] [--modules ...]
+                 [--internal-batch N] [--positions all|residues] [--baseline zero|mean] [--modules ...] [--shard K/N]
+esm-kn neurons merge SHARD.safetensors... --out FILE.safetensors
 esm-kn neurons select SCORES --out FILE.json [--fractions 1 5 10 20 50] [--rankings layer global] [--seeds 3]
 esm-kn neurons ablate MODEL SELECTION [--replacement zero|mean --means ACTIVATION_SCORES] [--json] [--out FILE.json]
 esm-kn neurons edit MODEL SCORES [--top 1] [--json]
@@ -44,7 +47,9 @@ ${EXPLAIN_USAGE}
   [--seed 0] [--max-len 1022] [--batch-size N] [--quiet]; --batch-size N sequences per batch; by default up to 64
   sequences and 4,096 tokens, padding included. score uses --examples records per class of the
   training split (default 64); ablate and edit the test split (--split, --test-examples per class, default all).
-  --modules limits score, select and edit to some of: ${NEURON_MODULES.join(', ')}.`;
+  --modules limits score, select and edit to some of: ${NEURON_MODULES.join(', ')}.
+  score --shard K/N scores every N-th example from the K-th and writes that shard's rows; merge joins a
+  complete set of shards (any order) into exactly the unsharded scores.`;
 
 const DATA = {
   data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' }, split: { kind: 'value' }, 'test-examples': { kind: 'value' },
@@ -86,7 +91,7 @@ async function score(argv: readonly string[]): Promise<void> {
   const cmd = 'neurons score';
   const p = parseArgs(argv, {
     ...DATA, out: { kind: 'value' }, method: { kind: 'value' }, examples: { kind: 'value' }, steps: { kind: 'value' }, rule: { kind: 'value' },
-    'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, baseline: { kind: 'value' },
+    'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, baseline: { kind: 'value' }, shard: { kind: 'value' },
   }, cmd);
   const [modelArg] = positional(p, 1, 'MODEL', cmd);
   const out = p.values.get('out');
@@ -98,13 +103,20 @@ async function score(argv: readonly string[]): Promise<void> {
   const steps = intOption(p, 'steps', 20, 1, cmd);
   const modules = modulesOf(p, cmd);
   const quiet = p.flags.has('quiet');
+  const shard = shardOption(p, cmd);
   await initEngine();
-  const { setup, split, records, batching } = await setupRecords(p, modelArg!, 'train', countOrAll(p, 'examples', 64, cmd), cmd);
+  const { setup, split, records: all, batching } = await setupRecords(p, modelArg!, 'train', countOrAll(p, 'examples', 64, cmd), cmd);
   try {
-    const meta = { ...provenance(setup, split), examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd) };
+    // A shard scores its share of the examples; a mean baseline still averages over all of them.
+    const records = shardItems(all, shard);
+    checkShardNotEmpty(setup.split.dataset.file, shard, records.length, all.length);
+    const meta = {
+      ...provenance(setup, split), examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd),
+      ...(shard ? { shard: shardInfo(all.map((r) => r.id), shard.index, shard.count) } : {}),
+    };
     const { clf, classNames } = setup;
     const means = method === 'ig' && baseline === 'mean'
-      ? overallScores(await activationScores(clf.model, records, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, onProgress: progressBar('mean activations', quiet), meta }))
+      ? overallScores(await activationScores(clf.model, all, classNames, { maxLength: batching.maxLength, batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, onProgress: progressBar('mean activations', quiet), meta }))
       : undefined;
     const s = method === 'ig'
       ? await igScores(clf.model, clf.head, records, classNames, {
@@ -113,7 +125,8 @@ async function score(argv: readonly string[]): Promise<void> {
       })
       : await activationScores(clf.model, records, classNames, { abs: method === 'abs-activation', maxLength: batching.maxLength, batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, onProgress: progressBar('activations', quiet), meta });
     await saveScores(out, s);
-    console.log(`${method} scores of ${s.layout.total} neurons on ${records.length} ${split} records of task ${setup.task} written to ${out}`);
+    const of = shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : '';
+    console.log(`${method} scores of ${s.layout.total} neurons on ${records.length} ${split} records${of} of task ${setup.task} written to ${out}`);
     const c = summariseCompleteness(s);
     if (c) {
       console.log(`completeness: mean |sum of attributions - (f(x) - f(baseline))| ${c.meanAbsGap.toExponential(2)} (max ${c.maxAbsGap.toExponential(2)}) over ${c.pairs} pairs; mean |f(x) - f(baseline)| ${c.meanAbsDelta.toExponential(2)}`);
@@ -239,7 +252,20 @@ async function density(argv: readonly string[]): Promise<void> {
   console.log(d.keyStatement);
 }
 
-const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = { score, select, ablate, edit, density, explain: explainCommand };
+async function merge(argv: readonly string[]): Promise<void> {
+  const cmd = 'neurons merge';
+  const p = parseArgs(argv, { out: { kind: 'value' } }, cmd);
+  if (!p.positional.length) throw new UsageError(`${cmd}: needs the shard files (from neurons score --shard K/N)\n${NEURONS_USAGE}`);
+  const out = p.values.get('out');
+  if (!out) throw new UsageError(`${cmd}: --out FILE.safetensors is required`);
+  const shards = [];
+  for (const file of p.positional) shards.push({ file, scores: await loadScores(file) });
+  const merged = mergeShards(shards);
+  await saveScores(out, merged);
+  console.log(`${merged.method} scores of ${merged.examples.length} examples from ${shards.length} shards written to ${out}`);
+}
+
+const SUBCOMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = { score, merge, select, ablate, edit, density, explain: explainCommand };
 
 /** Runs `esm-kn neurons SUBCOMMAND ...`. */
 export async function neuronsCommand(argv: readonly string[]): Promise<void> {

@@ -24,6 +24,8 @@ export interface TorchCheckpoint {
   cfg: Record<string, unknown> | null;
   /** The other top-level entries as plain values; tensors in them stay unread TensorRef records. */
   extra: Record<string, unknown>;
+  /** The tensors of the top-level dicts named in TorchReadOptions.extraStateDicts, by entry and name. */
+  extraTensors: Map<string, Map<string, HostTensor>>;
 }
 
 /** Options for reading a checkpoint. */
@@ -37,6 +39,11 @@ export interface TorchReadOptions {
   limits?: Partial<PickleLimits>;
   /** Check each record's CRC-32 (default true). */
   verifyCrc?: boolean;
+  /**
+   * Top-level entries besides the state dict that are dicts of tensors to read too (e.g. a
+   * classification head stored beside fair-esm's "model"); a named entry that is absent is skipped.
+   */
+  extraStateDicts?: readonly string[];
 }
 
 /** An opened torch.save archive: its unpickled object and access to its storages. */
@@ -173,5 +180,17 @@ export async function readTorchCheckpoint(source: ByteSource, options: TorchRead
     if (model instanceof Namespace || model instanceof Map) cfg = toPlain(model, name) as Record<string, unknown>;
     else if (args instanceof Namespace) cfg = toPlain(args, name) as Record<string, unknown>;
   }
-  return { tensors: await archive.readTensors(refs), cfg, extra };
+  const extraTensors = new Map<string, Map<string, HostTensor>>();
+  for (const key of stateKey === null ? [] : options.extraStateDicts ?? []) {
+    const entry = root.get(key);
+    if (entry === undefined) continue;
+    if (!(entry instanceof Map)) throw new FormatError(name, `entry '${key}' is not a dict of tensors`);
+    const more: [string, TensorRef][] = [];
+    for (const [k, v] of entry) {
+      if (typeof k !== 'string' || !(v instanceof TensorRef)) throw new FormatError(name, `entry '${key}': ${typeof k === 'string' ? `'${k}' is not a tensor` : 'a key is not a string'}`);
+      more.push([k, v]);
+    }
+    extraTensors.set(key, await archive.readTensors(more));
+  }
+  return { tensors: await archive.readTensors(refs), cfg, extra, extraTensors };
 }

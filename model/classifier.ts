@@ -141,9 +141,17 @@ export async function eachEvalBatch(
 /**
  * Logits [N, C] of the records, row n for records[n], optionally with a neuron hook. With
  * batching.window, row n is the mean (in float64) of the logits of records[n]'s windows, each window
- * scored as a record of its own in the same length-sorted batches.
+ * scored as a record of its own in the same length-sorted batches. `onProgress` hears (records done,
+ * records) after each batch (windows count as their record's share).
  */
-export async function classifierLogits(model: EsmModel, head: ClassifierHead, records: readonly BatchRecord[], batching: EvalBatching, hook?: NeuronHook): Promise<Float32Array> {
+export async function classifierLogits(
+  model: EsmModel,
+  head: ClassifierHead,
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  hook?: NeuronHook,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float32Array> {
   const C = head.numClasses;
   const w = batching.window;
   const pieces: BatchRecord[] = [];
@@ -159,14 +167,28 @@ export async function classifierLogits(model: EsmModel, head: ClassifierHead, re
   const sub: EvalBatching = w ? { batchSize: batching.batchSize, tokenBudget: batching.tokenBudget, maxLength: w.size } : batching;
   const sums = new Float64Array(records.length * C); // (N, C)
   const counts = new Float64Array(records.length);
+  const total = w ? pieces.length : records.length;
+  let done = 0;
   await eachEvalBatch(w ? pieces : records, sub, (tb) => classifierForward(model, head, tb, undefined, hook), (values, _tb, indices) => {
     indices.forEach((i, b) => {
       const n = w ? owner[i]! : i;
       counts[n]!++;
       for (let c = 0; c < C; c++) sums[n * C + c]! += values[b * C + c]!;
     });
+    done += indices.length;
+    onProgress?.(Math.round((done / total) * records.length), records.length);
   });
   return Float32Array.from(sums, (v, k) => v / counts[Math.floor(k / C)]!);
+}
+
+/** Class probabilities (N, C) of the records (softmax of classifierLogits, in float64). */
+export async function classifierProbabilities(
+  clf: Pick<Classifier, 'model' | 'head'>,
+  records: readonly BatchRecord[],
+  batching: EvalBatching,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float64Array> {
+  return softmaxRows(await classifierLogits(clf.model, clf.head, records, batching, undefined, onProgress), clf.head.numClasses);
 }
 
 /** Class probabilities (R, C) from logits, in float64. */

@@ -21,6 +21,7 @@ import type { ByteSource } from '../../io/source.js';
 import type { HostTensor } from '../../io/tensor.js';
 import type { Inflater } from '../../io/zip.js';
 import { type ParamTensor, paramSpec, renameFairEsmStateDict, renameHfStateDict, validateParams } from '../params.js';
+import { FAIR_ESM_HEAD_ENTRY, FAIR_ESM_META_ENTRY, HF_HEAD_NAMES } from './export.js';
 
 /** Name of the project format's JSON file. */
 export const PROJECT_JSON = 'esm-kn.json';
@@ -100,7 +101,7 @@ export function contactCompanion(ptName: string): string {
 async function loadFairEsm(files: CheckpointFiles): Promise<LoadedCheckpoint> {
   const main = files.paths[0]!;
   const path = files.label(main);
-  const ckpt = await files.withFile(main, (s) => readTorchCheckpoint(s, { inflate: files.inflate }));
+  const ckpt = await files.withFile(main, (s) => readTorchCheckpoint(s, { inflate: files.inflate, extraStateDicts: [FAIR_ESM_HEAD_ENTRY] }));
   if (!ckpt.cfg) throw new FormatError(path, 'no cfg["model"] (or args) entry: not a fair-esm checkpoint');
   let config: EsmConfig;
   try {
@@ -115,7 +116,47 @@ async function loadFairEsm(files: CheckpointFiles): Promise<LoadedCheckpoint> {
     for (const [k, v] of floatParams(files.label(companion), renameFairEsmStateDict(reg.tensors))) params.set(k, v);
   }
   check(path, config, params);
-  return { format: 'fair-esm', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), meta: {} };
+  const { head, meta } = fairEsmHead(path, config, ckpt.extra[FAIR_ESM_META_ENTRY], ckpt.extraTensors.get(FAIR_ESM_HEAD_ENTRY));
+  return { format: 'fair-esm', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), head, meta };
+}
+
+/** The classification head an esm-kn export keeps beside fair-esm's entries (see export.ts), if any. */
+function fairEsmHead(file: string, config: EsmConfig, info: unknown, tensors: Map<string, HostTensor> | undefined): { head?: StoredHead; meta: Record<string, unknown> } {
+  if (!tensors) return { meta: {} };
+  const o = (info ?? {}) as { labels?: unknown; pooling?: unknown; meta_json?: unknown };
+  let meta: Record<string, unknown> = {};
+  try {
+    if (typeof o.meta_json === 'string') meta = JSON.parse(o.meta_json) as Record<string, unknown>;
+  } catch {
+    throw new FormatError(file, `entry '${FAIR_ESM_META_ENTRY}': meta_json is not JSON`);
+  }
+  const head = storedHead(file, config, o.labels, o.pooling, floatParams(file, tensors), file, `entry '${FAIR_ESM_META_ENTRY}': `);
+  return { head, meta };
+}
+
+/**
+ * A head from its four tensors (named head.*, in `file`), labels and pooling (from `metaFile`, at
+ * `where`), checked by name and shape; every tensor problem in one FormatError.
+ */
+function storedHead(file: string, config: EsmConfig, labels: unknown, pooling: unknown, tensors: ReadonlyMap<string, ParamTensor<Float32Array>>, metaFile: string, where: string): StoredHead {
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string') || labels.length < 2) {
+    throw new FormatError(metaFile, `${where}labels must be a list of at least two class names`);
+  }
+  if (pooling !== 'mean' && pooling !== 'cls') throw new FormatError(metaFile, `${where}pooling must be "mean" or "cls"`);
+  const D = config.embedDim;
+  const expect: Record<string, number[]> = {
+    'head.dense.weight': [D, D], 'head.dense.bias': [D], 'head.out.weight': [labels.length, D], 'head.out.bias': [labels.length],
+  };
+  const hp = new Map<string, ParamTensor<Float32Array>>();
+  const problems: string[] = [];
+  for (const n of HEAD_NAMES) {
+    const t = tensors.get(n);
+    if (!t) problems.push(`missing ${n}`);
+    else if (t.shape.join() !== expect[n]!.join()) problems.push(`${n} has shape [${t.shape.join(', ')}], expected [${expect[n]!.join(', ')}]`);
+    else hp.set(n, t);
+  }
+  if (problems.length) throw new FormatError(file, problems.join('; '));
+  return { pooling, labels: labels as string[], params: hp };
 }
 
 async function readJson(files: CheckpointFiles, path: string): Promise<Record<string, unknown>> {
@@ -151,11 +192,29 @@ async function loadHf(files: CheckpointFiles): Promise<LoadedCheckpoint> {
   const weights = useBin ? 'pytorch_model.bin' : 'model.safetensors';
   need(files, weights, 'a Hugging Face folder holds config.json and model.safetensors or pytorch_model.bin');
   const tensors = await files.withFile(weights, async (s) => (useBin ? (await readTorchCheckpoint(s, { inflate: files.inflate })).tensors : (await readSafetensors(s)).tensors));
-  const { params: renamed } = renameHfStateDict(tensors);
   const file = files.label(weights);
+  // EsmForSequenceClassification's head (classifier.*) is ours under other names.
+  const headTensors = new Map<string, ParamTensor<Float32Array>>();
+  for (const [ours, hf] of HF_HEAD_NAMES) {
+    const t = tensors.get(hf);
+    if (t) headTensors.set(ours, floatParams(file, new Map([[hf, t]])).get(hf)!);
+    tensors.delete(hf);
+  }
+  const { params: renamed } = renameHfStateDict(tensors);
   const params = floatParams(file, renamed);
   check(file, config, params);
-  return { format: 'huggingface', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), meta: {} };
+  let head: StoredHead | undefined;
+  let meta: Record<string, unknown> = {};
+  if (headTensors.size) {
+    const json = await readJson(files, 'config.json');
+    const id2label = (json.id2label ?? {}) as Record<string, unknown>;
+    const C = headTensors.get('head.out.bias')?.shape[0] ?? 0;
+    // transformers names classes LABEL_i when config.json has no id2label.
+    const labels = Array.from({ length: C }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`);
+    head = storedHead(file, config, labels, json.classifier_pooling ?? 'cls', headTensors, files.label('config.json'), 'id2label/classifier_pooling: ');
+    if (json.esm_kn_meta && typeof json.esm_kn_meta === 'object') meta = json.esm_kn_meta as Record<string, unknown>;
+  }
+  return { format: 'huggingface', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), head, meta };
 }
 
 const HEAD_NAMES = ['head.dense.weight', 'head.dense.bias', 'head.out.weight', 'head.out.bias'];
@@ -176,26 +235,8 @@ async function loadProject(files: CheckpointFiles): Promise<LoadedCheckpoint> {
   const headMeta = meta.head as { pooling?: string; labels?: unknown } | undefined;
   let head: StoredHead | undefined;
   if (headMeta) {
-    const labels = headMeta.labels;
-    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string') || labels.length < 2) {
-      throw new FormatError(jsonFile, 'head.labels must be a list of at least two class names');
-    }
-    if (headMeta.pooling !== 'mean' && headMeta.pooling !== 'cls') throw new FormatError(jsonFile, `head.pooling must be "mean" or "cls"`);
-    const hp = new Map<string, ParamTensor<Float32Array>>();
-    const D = config.embedDim;
-    const expect: Record<string, number[]> = {
-      'head.dense.weight': [D, D], 'head.dense.bias': [D], 'head.out.weight': [labels.length, D], 'head.out.bias': [labels.length],
-    };
-    const problems: string[] = [];
-    for (const n of HEAD_NAMES) {
-      const t = params.get(n);
-      if (!t) problems.push(`missing ${n}`);
-      else if (t.shape.join() !== expect[n]!.join()) problems.push(`${n} has shape [${t.shape.join(', ')}], expected [${expect[n]!.join(', ')}]`);
-      else hp.set(n, t);
-      params.delete(n);
-    }
-    if (problems.length) throw new FormatError(file, problems.join('; '));
-    head = { pooling: headMeta.pooling, labels: labels as string[], params: hp };
+    head = storedHead(file, config, headMeta.labels, headMeta.pooling, params, jsonFile, 'head.');
+    for (const n of HEAD_NAMES) params.delete(n);
   }
   check(file, config, params);
   return { format: 'esm-kn', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), head, meta };

@@ -11,7 +11,9 @@ import { FormatError } from '../../io/errors.js';
 import { nodeInflate, withFileSource, writeSafetensorsFile } from '../../io/node_file.js';
 import type { HostTensor } from '../../io/tensor.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { writeTorchCheckpoint } from '../../io/pt_write.js';
 import type { ParamTensor } from '../params.js';
+import { type ExportFormat, type ExportSource, exportMeta, fairEsmExport, hfExport } from './export.js';
 
 export { PROJECT_JSON, type CheckpointFormat, type LoadedCheckpoint, type StoredHead } from './load.js';
 
@@ -78,4 +80,40 @@ export async function saveProjectCheckpoint(dir: string, ckpt: ProjectCheckpoint
     head: ckpt.head ? { pooling: ckpt.head.pooling, labels: ckpt.head.labels } : undefined,
   };
   await writeFileAtomic(join(dir, PROJECT_JSON), [new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`)]);
+}
+
+const utf8 = (text: string): Uint8Array[] => [new TextEncoder().encode(text)];
+
+/**
+ * Writes a checkpoint into `dir` (created if needed) in one of the three forms (model/checkpoint/export.ts),
+ * each file atomically, the file a loader detects the form by last (config.json, esm-kn.json, the .pt).
+ * `label` names the model in errors. Returns the paths written; a fair-esm export's MODEL path is the first.
+ */
+export async function exportCheckpoint(ckpt: ExportSource, format: ExportFormat, dir: string, label: string): Promise<string[]> {
+  const { mkdirSync } = await import('node:fs');
+  if (format === 'esm-kn') {
+    await saveProjectCheckpoint(dir, { config: ckpt.config, params: ckpt.params, head: ckpt.head, meta: exportMeta(ckpt.meta) });
+    return [join(dir, 'model.safetensors'), join(dir, PROJECT_JSON)];
+  }
+  if (format === 'fair-esm') {
+    const e = fairEsmExport(ckpt, label);
+    mkdirSync(dir, { recursive: true });
+    const main = join(dir, `${e.stem}.pt`);
+    const companion = join(dir, `${e.stem}-contact-regression.pt`);
+    if (e.companion) await writeFileAtomic(companion, writeTorchCheckpoint(e.companion, { archiveName: `${e.stem}-contact-regression` }));
+    await writeFileAtomic(main, writeTorchCheckpoint(e.main, { archiveName: e.stem }));
+    return e.companion ? [main, companion] : [main];
+  }
+  const e = hfExport(ckpt);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  // transformers refuses a safetensors file whose metadata lacks format "pt".
+  await writeSafetensorsFile(join(dir, 'model.safetensors'), e.tensors, { format: 'pt' });
+  written.push(join(dir, 'model.safetensors'));
+  for (const [name, text] of e.textFiles) {
+    await writeFileAtomic(join(dir, name), utf8(text));
+    written.push(join(dir, name));
+  }
+  await writeFileAtomic(join(dir, 'config.json'), utf8(`${JSON.stringify(e.config, null, 2)}\n`));
+  return [...written, join(dir, 'config.json')];
 }

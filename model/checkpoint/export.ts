@@ -1,0 +1,156 @@
+/**
+ * A model in the other two checkpoint forms, as bytes-to-be (no Node built-ins; model/checkpoint/node.ts
+ * writes them): a Hugging Face folder that transformers' EsmForSequenceClassification loads, and a
+ * fair-esm .pt (plus its contact-regression companion) in the layout esm/pretrained.py reads.
+ *
+ * Hugging Face: config.json as transformers' EsmConfig (model_type "esm", rotary positions, token
+ * dropout, id2label/label2id) with the head's pooling in the extra key `classifier_pooling`, and
+ * model.safetensors in EsmForMaskedLM's names plus the head as EsmClassificationHead's
+ * classifier.dense.* and classifier.out_proj.* (HF pools <cls>, then dense, tanh, out_proj: the same
+ * head as ours; a mean-pooled head keeps the names and says "mean" in classifier_pooling). lm_head.* is
+ * written too, so the folder also loads as EsmForMaskedLM (EsmForSequenceClassification warns that it
+ * does not use it). vocab.txt and tokenizer_config.json make AutoTokenizer work on the folder.
+ *
+ * fair-esm: {"model": state dict with the encoder.sentence_encoder. / encoder. prefixes and the tied
+ * lm_head.weight sharing embed_tokens' storage, "cfg": {"model": Namespace(encoder_layers, ...)}}. The
+ * classification head, which fair-esm has no place for, is the top-level dict "esm_kn_head" with the
+ * labels and pooling in "esm_kn" (fair-esm reads only "model" and "cfg").
+ */
+import { Namespace, OrderedDict } from '../../io/pickle_values.js';
+import { FormatError } from '../../io/errors.js';
+import type { HostTensor } from '../../io/tensor.js';
+import type { EsmConfig } from '../config.js';
+import type { ParamTensor } from '../params.js';
+import { canonicalToHfName } from '../params.js';
+import { ESM2_TOKENS } from '../tokenizer.js';
+import type { LoadedCheckpoint, StoredHead } from './load.js';
+
+/** What an export needs of a checkpoint. */
+export type ExportSource = Pick<LoadedCheckpoint, 'config' | 'params' | 'head' | 'meta'>;
+
+/** Checkpoint formats an export can write. */
+export const EXPORT_FORMATS = ['hf', 'esm-kn', 'fair-esm'] as const;
+/** One of EXPORT_FORMATS. */
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Our head's tensor names and Hugging Face EsmClassificationHead's. */
+export const HF_HEAD_NAMES: readonly (readonly [ours: string, hf: string])[] = [
+  ['head.dense.weight', 'classifier.dense.weight'],
+  ['head.dense.bias', 'classifier.dense.bias'],
+  ['head.out.weight', 'classifier.out_proj.weight'],
+  ['head.out.bias', 'classifier.out_proj.bias'],
+];
+
+/** The top-level entry of a fair-esm export that holds the head's tensors (named head.*). */
+export const FAIR_ESM_HEAD_ENTRY = 'esm_kn_head';
+/** The top-level entry of a fair-esm export that holds the head's labels and pooling and the project's JSON. */
+export const FAIR_ESM_META_ENTRY = 'esm_kn';
+
+/** The project's extra JSON (task, provenance, metrics) without the fields a format stores itself. */
+export function exportMeta(meta: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { format: _f, version: _v, config: _c, head: _h, ...rest } = meta;
+  return rest;
+}
+
+const host = (t: ParamTensor<Float32Array>): HostTensor => ({ dtype: 'f32', shape: t.shape, data: t.data });
+
+/** A Hugging Face folder's files: config.json, tokenizer files, and the tensors of model.safetensors. */
+export interface HfExport {
+  readonly config: Record<string, unknown>;
+  readonly tensors: [string, HostTensor][];
+  readonly textFiles: ReadonlyMap<string, string>;
+}
+
+/** The Hugging Face form of a checkpoint. */
+export function hfExport(ckpt: ExportSource): HfExport {
+  const c = ckpt.config;
+  const head = ckpt.head;
+  const config: Record<string, unknown> = {
+    architectures: [head ? 'EsmForSequenceClassification' : 'EsmForMaskedLM'],
+    model_type: 'esm',
+    vocab_size: c.vocabSize,
+    hidden_size: c.embedDim,
+    num_hidden_layers: c.numLayers,
+    num_attention_heads: c.attentionHeads,
+    intermediate_size: c.ffnDim,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.0,
+    attention_probs_dropout_prob: 0.0,
+    max_position_embeddings: 1026,
+    initializer_range: 0.02,
+    layer_norm_eps: c.layerNormEps,
+    position_embedding_type: 'rotary',
+    emb_layer_norm_before: false,
+    token_dropout: c.tokenDropout,
+    mask_token_id: c.maskIdx,
+    pad_token_id: c.padIdx,
+    is_folding_model: false,
+    use_cache: true,
+    torch_dtype: 'float32',
+  };
+  if (head) {
+    config.id2label = Object.fromEntries(head.labels.map((l, i) => [String(i), l]));
+    config.label2id = Object.fromEntries(head.labels.map((l, i) => [l, i]));
+    config.problem_type = 'single_label_classification';
+    config.classifier_dropout = null;
+    config.classifier_pooling = head.pooling;
+  }
+  const meta = exportMeta(ckpt.meta);
+  if (Object.keys(meta).length) config.esm_kn_meta = meta;
+  const tensors: [string, HostTensor][] = [];
+  for (const [name, t] of ckpt.params) if (name !== 'lm_head.weight') tensors.push([canonicalToHfName(name), host(t)]);
+  for (const [ours, hf] of head ? HF_HEAD_NAMES : []) tensors.push([hf, host(head!.params.get(ours)!)]);
+  const textFiles = new Map([
+    ['vocab.txt', `${ESM2_TOKENS.join('\n')}\n`],
+    ['tokenizer_config.json', `${JSON.stringify({ tokenizer_class: 'EsmTokenizer', model_max_length: 1026, cls_token: '<cls>', eos_token: '<eos>', pad_token: '<pad>', unk_token: '<unk>', mask_token: '<mask>' }, null, 2)}\n`],
+  ]);
+  return { config, tensors, textFiles };
+}
+
+/** Why fair-esm's ESM2 class cannot hold a configuration (it fixes everything but the sizes), or null. */
+function fairEsmMismatch(c: EsmConfig): string | null {
+  const fixed: [string, number, number][] = [
+    ['ffnDim', c.ffnDim, 4 * c.embedDim], ['vocabSize', c.vocabSize, 33], ['layerNormEps', c.layerNormEps, 1e-5],
+    ['padIdx', c.padIdx, 1], ['maskIdx', c.maskIdx, 32], ['clsIdx', c.clsIdx, 0], ['eosIdx', c.eosIdx, 2],
+  ];
+  const bad = fixed.filter(([, v, want]) => v !== want).map(([k, v, want]) => `${k} ${v} (fair-esm fixes ${want})`);
+  return bad.length ? bad.join(', ') : null;
+}
+
+/** A fair-esm export: the .pt's top-level object and, when the model has one, the contact-regression companion's. */
+export interface FairEsmExport {
+  /** File name stem; fair-esm's loader picks its ESM-2 path for names starting with "esm2". */
+  readonly stem: string;
+  readonly main: Map<string, unknown>;
+  readonly companion: Map<string, unknown> | null;
+}
+
+/** The fair-esm form of a checkpoint; `label` names the model in errors. */
+export function fairEsmExport(ckpt: ExportSource, label: string): FairEsmExport {
+  const c = ckpt.config;
+  const why = fairEsmMismatch(c);
+  if (why) throw new FormatError(label, `cannot be written in fair-esm's layout: ${why}`);
+  const sd = new OrderedDict<string, HostTensor>();
+  const embed = host(ckpt.params.get('embed_tokens.weight')!);
+  for (const [name, t] of ckpt.params) {
+    if (name.startsWith('contact_head.') || name === 'lm_head.weight') continue;
+    sd.set((name.startsWith('lm_head.') ? 'encoder.' : 'encoder.sentence_encoder.') + name, name === 'embed_tokens.weight' ? embed : host(t));
+  }
+  // The same object: the writer gives both names one storage, as torch.save does for fair-esm's tied weight.
+  sd.set('encoder.lm_head.weight', embed);
+  const cfg = new Namespace({
+    encoder_layers: c.numLayers, encoder_embed_dim: c.embedDim, encoder_ffn_embed_dim: c.ffnDim,
+    encoder_attention_heads: c.attentionHeads, token_dropout: c.tokenDropout, arch: 'ESM2',
+  });
+  const main = new Map<string, unknown>([['model', sd], ['cfg', new Map([['model', cfg]])]]);
+  const head: StoredHead | undefined = ckpt.head;
+  if (head) {
+    main.set(FAIR_ESM_HEAD_ENTRY, new OrderedDict<string, HostTensor>([...head.params].map(([n, t]) => [n, host(t)])));
+    main.set(FAIR_ESM_META_ENTRY, new Map<string, unknown>([['labels', [...head.labels]], ['pooling', head.pooling], ['meta_json', JSON.stringify(exportMeta(ckpt.meta))]]));
+  }
+  const reg = ['weight', 'bias'].map((k) => `contact_head.regression.${k}`);
+  const companion = reg.every((n) => ckpt.params.has(n))
+    ? new Map<string, unknown>([['model', new OrderedDict<string, HostTensor>(reg.map((n) => [n, host(ckpt.params.get(n)!)]))]])
+    : null;
+  return { stem: `esm2_t${c.numLayers}_${c.embedDim}d_esm-kn`, main, companion };
+}
