@@ -21,6 +21,9 @@ import { SMOKE_TEST_RECORDS, TEST_METRICS, type TestMetric } from '../kn/tests.j
 import { resolveModel } from '../model/assets.node.js';
 import { stratifiedSample } from '../kn/examples.js';
 import { explainNeurons } from '../kn/explain.js';
+import { loadScores } from '../kn/scores_io.js';
+import type { NeuronScores } from '../kn/scores.js';
+import { FormatError } from '../io/errors.js';
 import { BASELINE_DEFAULTS, runBaselines } from '../train/baseline_report.js';
 import { parseModules } from '../kn/layout.js';
 import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
@@ -40,7 +43,7 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
                    [--modules query key ...] [--metric accuracy|macro_f1] [--resamples N]
                    [--class-edit-top 1] [--class-edit-seeds N] [--density-top 1] [--bootstrap N]
                    [--nulls reinit-head reinit-all | none] [--null-model MODEL] [--explain-top N]
-                   [--explain-records N|all] [--max-len 64]
+                   [--explain-records N|all] [--scores DIR] [--max-len 64]
                    [--batch-size N] [--seed 0] [--quiet]
   The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default),
   as a calibrated instrument. Neuron scores (mean |activation|; integrated gradients of the target
@@ -55,7 +58,9 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
   Presets: quick (default; a smoke test: few records) and full (the whole test split, 32 scored
   examples per class, 50 seeds): explicit options override a preset. Neuron cards (esm-kn neurons
   explain) for the top --explain-top IG neurons of each class and module type, read on
-  --explain-records test records per class, linked from the report's top-neuron table. Writes DIR/results.json,
+  --explain-records test records per class, linked from the report's top-neuron table. --scores DIR
+  takes the IG scores from DIR/ig.safetensors (e.g. merged shards of 'neurons score --shard K/N') and
+  activation scores from DIR/activation.safetensors when present, instead of scoring. Writes DIR/results.json,
   results.csv, tests.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
 
 /** What --preset sets (every entry can be overridden by its option). */
@@ -84,7 +89,7 @@ export const PRESETS: Readonly<Record<'quick' | 'full', StudyPreset>> = {
 const OPTIONS = {
   preset: { kind: 'value' }, target: { kind: 'value' }, normalise: { kind: 'value' }, activation: { kind: 'value' }, qk: { kind: 'value' },
   refined: { kind: 'list' }, 'target-agreement': { kind: 'flag' }, metric: { kind: 'value' }, resamples: { kind: 'value' },
-  'class-edit-seeds': { kind: 'value' }, 'explain-top': { kind: 'value' }, 'explain-records': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
+  'class-edit-seeds': { kind: 'value' }, scores: { kind: 'value' }, 'explain-top': { kind: 'value' }, 'explain-records': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
   out: { kind: 'value' }, model: { kind: 'value' }, data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' },
   examples: { kind: 'value' }, 'test-examples': { kind: 'value' }, steps: { kind: 'value' }, rule: { kind: 'value' },
   'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, fractions: { kind: 'list' }, seeds: { kind: 'value' },
@@ -147,6 +152,15 @@ function defaultTwin(modelArg: string): string | null {
   if (modelArg !== 'default') return null;
   const dir = join(dirname(resolveModel('default')), 'default-shuffled');
   return existsSync(join(dir, 'esm-kn.json')) ? dir : null;
+}
+
+/** DIR/ig.safetensors (required) and DIR/activation.safetensors (optional); DIR/scores/ is looked in too. */
+async function loadScoreDir(dir: string): Promise<{ ig: NeuronScores; activation?: NeuronScores }> {
+  const base = existsSync(join(dir, 'ig.safetensors')) ? dir : join(dir, 'scores');
+  const ig = join(base, 'ig.safetensors');
+  if (!existsSync(ig)) throw new FormatError(dir, 'holds no ig.safetensors (nor scores/ig.safetensors): write it with esm-kn neurons score --method ig, or merge shards into it');
+  const act = join(base, 'activation.safetensors');
+  return { ig: await loadScores(ig), activation: existsSync(act) ? await loadScores(act) : undefined };
 }
 
 /** Runs the command. */
@@ -212,8 +226,16 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     const model = `${setup.modelName} (${clf.checkpoint.path}, ${clf.config.name} ${clf.config.numLayers} layers x ${clf.config.embedDim})`;
     const testSplit = `test of ${split.splitFile ? split.splitFile.split('/').pop() : setup.splitSource}`;
     if (!quiet) console.error(`experiment: ${model}, task ${setup.task}, preset ${presetName}; writing ${out}`);
+    const scoresDir = p.values.get('scores');
+    const precomputed = scoresDir ? await loadScoreDir(scoresDir) : undefined;
+    if (precomputed) {
+      const train = new Set(split.parts.train.map((x) => x.id));
+      const stray = precomputed.ig.examples.find((e) => !train.has(e.id));
+      if (stray) throw new FormatError(scoresDir!, `ig.safetensors scores example '${stray.id}', which is not a training record of task ${setup.task}`);
+      if (precomputed.ig.classNames.join('\n') !== setup.classNames.join('\n')) throw new FormatError(scoresDir!, `ig.safetensors has classes ${precomputed.ig.classNames.join(', ')}, the model's task has ${setup.classNames.join(', ')}`);
+    }
     const base = { ...o, classNames: setup.classNames, train: split.parts.train, test: split.parts.test };
-    const r = await runStudy(clf.model, clf.head, { ...base, onProgress: progress('') });
+    const r = await runStudy(clf.model, clf.head, { ...base, precomputed, onProgress: progress('') });
     const nullResults: NullResult[] = [];
     for (const name of nulls) {
       const m = nullModel(name, clf, 1000 + nullResults.length);
@@ -253,7 +275,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       resamples: o.resamples, primary_metric: o.primaryMetric, attainable_p: r.attainable_p, ablation_passes: r.passes,
       fractions: o.fractions, rankings, replacement, modules, max_length: maxLength, class_edit_fraction: o.classEditFraction,
       class_edit_seeds: o.classEditSeeds, density_top_fraction: o.densityTop, bootstrap_resamples: o.bootstrap,
-      nulls: nullResults.map((n) => ({ name: n.name, description: n.description })),
+      nulls: nullResults.map((n) => ({ name: n.name, description: n.description })), scores_from: scoresDir ? resolve(scoresDir) : null,
       command_line: `esm-kn experiment ${argv.join(' ')}`.trim(),
       started_at: started.toISOString(), wall_seconds: (Date.now() - started.getTime()) / 1000, stage_seconds: r.seconds,
       machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version }, adapter: rt().info.description,

@@ -26,7 +26,7 @@ import { type Density, neuronDensity } from './density.js';
 import { stratifiedSample } from './examples.js';
 import type { IgPositions } from './ig.js';
 import { igScores } from './ig_scores.js';
-import { neuronLayout } from './layout.js';
+import { type NeuronLayout, neuronLayout, sameLayout } from './layout.js';
 import { type QkUnits, pairScores } from './pairs.js';
 import type { QuadratureRule } from './quadrature.js';
 import { type RefinedOptions, normaliseExamples, refinedNeurons } from './refined.js';
@@ -89,6 +89,11 @@ export interface StudyOptions {
   readonly bootstrap: number;
   /** Also score IG with the predicted class as target and report its rank agreement with the main target. */
   readonly targetAgreement?: boolean;
+  /**
+   * Scores computed elsewhere (e.g. merged shards of `neurons score --shard K/N`): their examples, which
+   * must be training records, are the scored ones; activation scores are computed when absent.
+   */
+  readonly precomputed?: { readonly ig: NeuronScores; readonly activation?: NeuronScores };
   readonly batching: EvalBatching;
   /** A progress callback per stage: (stage, done, total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
@@ -136,6 +141,18 @@ export function targetRecords(records: readonly TaskRecord[], predictions: Int32
   return records.filter((r, i) => predictions[i] === r.label);
 }
 
+/** The training records behind precomputed scores, checked against the model and the task. */
+function precomputedRecords(s: NeuronScores, train: readonly TaskRecord[], layout: NeuronLayout, classNames: readonly string[]): TaskRecord[] {
+  if (!sameLayout(s.layout, layout)) throw new Error('the precomputed scores were computed on a model of another shape');
+  if (s.classNames.join('\n') !== classNames.join('\n')) throw new Error(`the precomputed scores have classes ${s.classNames.join(', ')}, the task has ${classNames.join(', ')}`);
+  const byId = new Map(train.map((r) => [r.id, r]));
+  return s.examples.map((e) => {
+    const r = byId.get(e.id);
+    if (!r) throw new Error(`the precomputed scores' example '${e.id}' is not a record of the task's training split`);
+    return r;
+  });
+}
+
 /** Runs the study. */
 export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOptions): Promise<StudyResult> {
   const layout = neuronLayout(model.config);
@@ -149,32 +166,32 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
     return r;
   };
   const progress = (stage: string) => (done: number, total: number) => o.onProgress?.(stage, done, total);
-  const scored = stratifiedSample(o.train, C, o.examplesPerClass, o.seed);
+  const scored = o.precomputed ? precomputedRecords(o.precomputed.ig, o.train, layout, o.classNames) : stratifiedSample(o.train, C, o.examplesPerClass, o.seed);
   const tested = stratifiedSample(o.test, C, o.testPerClass, o.seed);
   if (!scored.length || !tested.length) throw new Error(`the study needs scored and test examples (got ${scored.length} and ${tested.length})`);
   const meta = { split: 'train', seed: o.seed, examples_per_class: o.examplesPerClass };
   const maxLength = o.batching.maxLength;
   const paired = (s: NeuronScores) => (o.qk === 'pair' ? pairScores(s, headDim) : s);
 
-  const activation = await timed('activation', () => activationScores(model, scored, o.classNames, {
+  const activation = o.precomputed?.activation ?? await timed('activation', () => activationScores(model, scored, o.classNames, {
     abs: o.activation === 'abs', maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, onProgress: progress('activation scores'), meta,
   }));
   const signedMeans = o.replacement === 'mean'
     ? overallScores(o.activation === 'signed' ? activation : await activationScores(model, scored, o.classNames, { maxLength, batchSize: o.batching.batchSize, tokenBudget: o.batching.tokenBudget, meta }))
     : undefined;
-  const needPredictions = o.target !== 'true' || o.targetAgreement;
+  const needPredictions = !o.precomputed && (o.target !== 'true' || o.targetAgreement);
   const scoredPred = needPredictions ? argmaxRows(await classifierLogits(model, head, scored, o.batching), C) : new Int32Array(0);
   const igOptions = { steps: o.steps, rule: o.rule, internalBatch: o.internalBatch, maxLength, positions: o.positions, onProgress: progress('integrated gradients') };
   const igRecords = targetRecords(scored, scoredPred, o.target);
   if (!igRecords.length) throw new Error(`IG target '${o.target}': no scored example qualifies (none is classified correctly)`);
-  const ig = await timed('ig', () => igScores(model, head, igRecords, o.classNames, { ...igOptions, meta: { ...meta, target: o.target } }));
+  const ig = o.precomputed?.ig ?? await timed('ig', () => igScores(model, head, igRecords, o.classNames, { ...igOptions, meta: { ...meta, target: o.target } }));
   const igUsed = paired(o.normalise ? normaliseExamples(ig) : ig);
   const methods = new Map<string, Float64Array>([['activation', overallScores(paired(activation))], ['ig', overallScores(igUsed)]]);
   const refined = o.refined ? refinedNeurons(paired(ig), o.refined) : null;
   if (refined) methods.set('ig-refined', refined.ranking);
 
   let agreement: TargetAgreement | null = null;
-  if (o.targetAgreement && o.target !== 'predicted') {
+  if (o.targetAgreement && o.target !== 'predicted' && !o.precomputed) {
     const other = await timed('ig_agreement', () => igScores(model, head, targetRecords(scored, scoredPred, 'predicted'), o.classNames, { ...igOptions, onProgress: progress('IG (predicted target)'), meta }));
     const b = overallScores(paired(o.normalise ? normaliseExamples(other) : other));
     const a = methods.get('ig')!;

@@ -129,6 +129,24 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.equal(baselines.map((b) => b.name), ['majority', 'composition', '3-mer 1-NN']);
 });
 
+test('esm-kn experiment --scores DIR takes the scores instead of scoring, and refuses a folder without them', () => {
+  const first = join(dir, 'report');
+  const out = join(dir, 'report-from-scores');
+  const r = cli('experiment', '--model', modelDir, '--data', data, '--out', out, '--scores', join(first, 'scores'), '--test-examples', '3', '--steps', '3',
+    '--seeds', '2', '--fractions', '10', '--bootstrap', '20', '--resamples', '20', '--class-edit-seeds', '0', '--nulls', 'none', '--explain-top', '0', '--max-len', '24', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const a = JSON.parse(readFileSync(join(first, 'results.json'), 'utf8')) as { meta: Record<string, unknown>; density_modules: unknown };
+  const b = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { meta: Record<string, unknown>; density_modules: unknown };
+  assert.is(b.meta.scores_from, join(first, 'scores'));
+  assert.is(b.meta.scored_records, a.meta.scored_records);
+  // Density depends on the IG scores only: the same scores give the same density.
+  assert.equal(b.density_modules, a.density_modules);
+  const bad = cli('experiment', '--model', modelDir, '--data', data, '--out', join(dir, 'nope'), '--scores', dir, '--quiet');
+  assert.is(bad.status, 1);
+  assert.equal(errorLines(bad.stderr).length, 1, bad.stderr);
+  assert.ok(bad.stderr.includes('ig.safetensors'), bad.stderr);
+});
+
 test('esm-kn neurons score | select | ablate | density | edit chain through their files', () => {
   const scores = join(dir, 'ig.safetensors');
   const common = ['--data', data, '--max-len', '24', '--quiet'];
