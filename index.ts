@@ -1,7 +1,8 @@
 /**
  * esm-kn as a library for web pages (package.json "exports" condition "browser"): the WebGPU engine,
  * ESM-2 (configuration, parameters, forward, classifier head, tokenizer), checkpoint parsing from bytes
- * or Blobs (files a user picked, or fetched), and the knowledge-neuron scores, ablations and study.
+ * or Blobs (files a user picked, or fetched), and the knowledge-neuron scores, ablations, study and
+ * neuron cards (explainNeurons, logoSvg).
  * Nothing here touches Node built-ins; the Node entry (index.node.ts) adds file-system loaders.
  *
  * Usage: `await initEngine()` once (it takes navigator.gpu's adapter), then build a model with
@@ -68,6 +69,18 @@ export { type Replacement, type ModuleEdit, REPLACEMENTS, ablationEdit, scaleEdi
 export { type Density, neuronDensity } from './kn/density.js';
 export { type ShardInfo, type ShardFile, shardIndices, shardInfo, mergeShards } from './kn/shards.js';
 export { type StudyOptions, type StudyResult, runStudy } from './kn/study.js';
+// Neuron cards: per-residue evidence, top windows and their logos, enrichment, position profiles, zeroing.
+export { type NeuronRef, type RecordEvidence, type PositionOptions, neuronKey, neuronPositions, collectPositions } from './kn/positions.js';
+export {
+  type WindowMethod, type ExplainOptions, type CardWindow, type ZeroEffect, type NeuronCard, type LogoCluster, type Explanations,
+  type ChosenNeuron, chooseNeurons, explainNeurons, neuronCards, jaccardMatrix,
+} from './kn/explain.js';
+export {
+  type PositionProfile, type CutoffTies, type LengthCorrelation, type DetectorCall, type EnrichmentRow, type WindowCandidate,
+  NeuronAccumulator, detectorCall, enrichment, ecSubclasses, sequenceWindow,
+} from './kn/neuron_card.js';
+export { type Logo, type LogoColumn, type LogoLetter, AMINO_ACIDS, sequenceLogo, consensus, logoSimilarity, clusterLogos } from './kn/logo.js';
+export { type LogoSvgOptions, logoSvg } from './kn/logo_svg.js';
 
 // Data: task records.
 export { type TaskRecord, type TaskName, TASK_NAMES } from './data/dataset.js';

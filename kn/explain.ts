@@ -56,6 +56,8 @@ export interface ExplainOptions {
   readonly modules?: readonly NeuronModule[];
   /** Top windows per neuron (default 20) and residues on each side of a window's centre (default 7). */
   readonly windows?: number;
+  /** Windows a record may give, its best residues (default 1; the page takes several from a single sequence). */
+  readonly windowsPerRecord?: number;
   readonly half?: number;
   readonly method?: WindowMethod;
   /** Records of the neuron's class used for the zeroing effect (default 32, the first ones in set order). */
@@ -244,20 +246,24 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
 }
 
 /**
- * Cards for the top neurons of `scores` (chooseNeurons) on `records`: one pass over the records for
- * the per-residue values of every chosen neuron, then two classifier evaluations per neuron on its
- * class's records for the zeroing effect (skipped when `head` is null).
+ * The cards of given neurons on `records` (class names index the records' labels; a neuron's first
+ * class is the one its zeroing effect is measured on): one pass over the records for the per-residue
+ * values of every neuron, then two classifier evaluations per neuron on its class's records for the
+ * zeroing effect (skipped when `head` is null). `top`, `modules` and `clusterThreshold` are not used.
  */
-export async function explainNeurons(model: EsmModel, head: ClassifierHead | null, records: readonly TaskRecord[], scores: NeuronScores, o: ExplainOptions): Promise<Explanations> {
-  const layout = neuronLayout(model.config);
-  if (!sameLayout(layout, scores.layout)) throw new Error('the scores were computed on a model of another shape');
-  const classNames = scores.classNames;
+export async function neuronCards(
+  model: EsmModel,
+  head: ClassifierHead | null,
+  records: readonly TaskRecord[],
+  neurons: readonly ChosenNeuron[],
+  classNames: readonly string[],
+  o: ExplainOptions,
+): Promise<NeuronCard[]> {
   const method = o.method ?? 'activation';
   const keep = o.windows ?? 20;
   const half = o.half ?? 7;
-  const { neurons, topSets } = chooseNeurons(scores, o.top ?? 2, o.modules ?? NEURON_MODULES);
   const tiebreak = (r: number): number => hash(records[r]!.id, o.seed ?? 0);
-  const acc = neurons.map(() => new NeuronAccumulator(keep, tiebreak));
+  const acc = neurons.map(() => new NeuronAccumulator(keep, tiebreak, o.windowsPerRecord ?? 1));
   await neuronPositions(model, head, records, neurons, {
     batching: o.batching,
     attribution: method === 'ig',
@@ -273,7 +279,7 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
   const classLabels = records.map((r) => [classNames[r.label] ?? String(r.label)]);
   const subLabels = records.map((r) => ecSubclasses(r.ec));
   const hasEc = subLabels.some((s) => s.length > 0);
-  const cards = neurons.map((n, k): NeuronCard => {
+  return neurons.map((n, k): NeuronCard => {
     const tops = acc[k]!.topWindows();
     const windows = tops.map((c): CardWindow => {
       const r = records[c.record]!;
@@ -295,13 +301,25 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
       zero_effect: zero ? zero[k]! : null,
     };
   });
+}
+
+/**
+ * Cards for the top neurons of `scores` (chooseNeurons) on `records` (neuronCards), with the Jaccard
+ * overlap of the classes' top sets and clusters of near-identical logos.
+ */
+export async function explainNeurons(model: EsmModel, head: ClassifierHead | null, records: readonly TaskRecord[], scores: NeuronScores, o: ExplainOptions): Promise<Explanations> {
+  const layout = neuronLayout(model.config);
+  if (!sameLayout(layout, scores.layout)) throw new Error('the scores were computed on a model of another shape');
+  const classNames = scores.classNames;
+  const { neurons, topSets } = chooseNeurons(scores, o.top ?? 2, o.modules ?? NEURON_MODULES);
+  const cards = await neuronCards(model, head, records, neurons, classNames, o);
   const groups = clusterLogos(cards.map((c) => c.logo), o.clusterThreshold ?? 0.8);
   const clusters = groups.filter((g) => g.length > 1).map((g) => ({ members: g.map((i) => neuronKey(cards[i]!)), consensus: cards[g[0]!]!.consensus }));
   return {
     neurons: cards, class_names: classNames, top_sets: topSets, jaccard: jaccardMatrix(topSets), clusters,
     meta: {
-      scores_method: scores.method, window_method: method, records: records.length, top_per_class_and_module: o.top ?? 2,
-      modules: o.modules ?? NEURON_MODULES, windows: keep, half_window: half, max_length: o.batching.maxLength,
+      scores_method: scores.method, window_method: o.method ?? 'activation', records: records.length, top_per_class_and_module: o.top ?? 2,
+      modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
       zero_records_per_class: o.zeroRecords ?? 32, seed: o.seed ?? 0, cluster_threshold: o.clusterThreshold ?? 0.8,
     },
   };

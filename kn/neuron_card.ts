@@ -66,7 +66,7 @@ export interface PositionProfile {
 
 /** How exact ties at the cut-off affected the choice of top windows. */
 export interface CutoffTies {
-  /** Records whose best value equals the last kept window's. */
+  /** Records (candidates, with several windows per record) whose best value equals the last kept window's. */
   readonly tied: number;
   /** Of those, how many were kept (the rest lost a seeded tie-break). */
   readonly kept: number;
@@ -89,9 +89,10 @@ const zeroRegions = (): Regions => ({ n_term: 0, core: 0, c_term: 0 });
 
 /**
  * Streams one neuron's per-residue values and keeps what its card needs: the `keep` best candidates
- * (one per record, ranked by `rank` values; exact ties go to the smaller `tiebreak(record)`, then the
- * earlier residue), region and bin sums of the activation, and each record's mean activation, best value
- * and full length.
+ * (`perRecord` per record, default one, its best residues, ranked by `rank` values; exact ties go to the
+ * smaller `tiebreak(record)`, then the earlier residue), region and bin sums of the activation, and each
+ * record's mean activation, best values and full length. Several per record are for a set of one or a
+ * few sequences (the page), where one window per record would leave a logo of one window.
  *
  * Exact ties are common (a layer-0 unit's value at a residue depends on the token alone, so every record
  * starting with M ties at residue 1); with the default tie-break, the record index, the kept windows
@@ -109,8 +110,9 @@ export class NeuronAccumulator {
   private readonly lengthOf = new Map<number, number>();
   private readonly bests: number[] = [];
 
-  constructor(private readonly keep: number, private readonly tiebreak: (record: number) => number = (r) => r) {
+  constructor(private readonly keep: number, private readonly tiebreak: (record: number) => number = (r) => r, private readonly perRecord = 1) {
     if (!(Number.isInteger(keep) && keep >= 1)) throw new Error(`NeuronAccumulator: keep ${keep}, expected a positive integer`);
+    if (!(Number.isInteger(perRecord) && perRecord >= 1)) throw new Error(`NeuronAccumulator: perRecord ${perRecord}, expected a positive integer`);
   }
 
   /**
@@ -121,12 +123,10 @@ export class NeuronAccumulator {
     const n = activations.length;
     if (n === 0) return;
     const rank = attributions ?? activations;
-    let best = 0;
     let sum = 0;
     for (let i = 0; i < n; i++) {
       const a = activations[i]!;
       sum += a;
-      if (rank[i]! > rank[best]!) best = i;
       const region = regionOf(i, length);
       this.regionSum[region] += a;
       this.regionCount[region]++;
@@ -137,14 +137,16 @@ export class NeuronAccumulator {
     this.means.push(sum / n);
     this.lengths.push(length);
     this.lengthOf.set(record, length);
-    this.bests.push(rank[best]!);
-    const c: WindowCandidate = { record, position: best, activation: activations[best]!, rank: rank[best]!, tiebreak: this.tiebreak(record), ...(attributions ? { attribution: attributions[best]! } : {}) };
-    // Insert in order (descending rank, then record, then position); drop beyond `keep`.
-    let at = this.top.length;
-    while (at > 0 && after(this.top[at - 1]!, c)) at--;
-    if (at < this.keep) {
-      this.top.splice(at, 0, c);
-      if (this.top.length > this.keep) this.top.pop();
+    for (const best of bestResidues(rank, this.perRecord)) {
+      this.bests.push(rank[best]!);
+      const c: WindowCandidate = { record, position: best, activation: activations[best]!, rank: rank[best]!, tiebreak: this.tiebreak(record), ...(attributions ? { attribution: attributions[best]! } : {}) };
+      // Insert in order (descending rank, then record, then position); drop beyond `keep`.
+      let at = this.top.length;
+      while (at > 0 && after(this.top[at - 1]!, c)) at--;
+      if (at < this.keep) {
+        this.top.splice(at, 0, c);
+        if (this.top.length > this.keep) this.top.pop();
+      }
     }
   }
 
@@ -153,7 +155,7 @@ export class NeuronAccumulator {
     return this.top;
   }
 
-  /** Exact ties at the cut-off (the last kept window's value); none kept gives zeros. */
+  /** Exact ties at the cut-off (the last kept window's value; candidates, so records when perRecord is 1); none kept gives zeros. */
   cutoffTies(): CutoffTies {
     const last = this.top[this.top.length - 1];
     if (!last) return { tied: 0, kept: 0 };
@@ -179,6 +181,16 @@ export class NeuronAccumulator {
     const rho = spearman(this.means, this.lengths);
     return { spearman: Number.isNaN(rho) ? null : rho, records: this.means.length };
   }
+}
+
+/** The m residues of highest rank (ties to the earlier residue), best first. */
+function bestResidues(rank: ArrayLike<number>, m: number): number[] {
+  if (m === 1) {
+    let best = 0;
+    for (let i = 1; i < rank.length; i++) if (rank[i]! > rank[best]!) best = i;
+    return [best];
+  }
+  return Array.from({ length: rank.length }, (_, i) => i).sort((a, b) => rank[b]! - rank[a]! || a - b).slice(0, m);
 }
 
 /** True when candidate a ranks after b. */

@@ -104,6 +104,17 @@ test('position profile: a flat per-record value that grows with length is a leng
   assert.is(detectorCall(ramp.profile(), ramp.lengthCorrelation()).kind, 'c-terminal', 'a ramp peaks at the last residue and is highest there');
 });
 
+test('several windows per record: a single sequence gives its best residues, ties to the earlier one', () => {
+  const acc = new NeuronAccumulator(4, undefined, 3);
+  acc.add(0, 8, Float32Array.from([0, 5, 1, 5, 2, 0, 9, 0]));
+  assert.equal(acc.topWindows().map((w) => [w.record, w.position, w.activation]), [[0, 6, 9], [0, 1, 5], [0, 3, 5]]);
+  acc.add(1, 4, Float32Array.from([7, 0, 6, 8]));
+  assert.equal(acc.topWindows().map((w) => [w.record, w.position]), [[0, 6], [1, 3], [1, 0], [1, 2]], 'keep bounds the windows over all records');
+  assert.equal(acc.cutoffTies(), { tied: 1, kept: 1 });
+  assert.is(acc.profile().top_windows.n_term, 4);
+  assert.throws(() => new NeuronAccumulator(4, undefined, 0), /perRecord 0/);
+});
+
 test('logoSvg: standalone SVG with a bits axis, one label per column and the tallest letter drawn', () => {
   const logo = sequenceLogo(['AHEKL', 'CHEKM', 'DHEKN', 'FHEKP']);
   const svg = logoSvg(logo, { title: 'ffn_in 0 5 <HE>' });

@@ -47,7 +47,7 @@ test("'esm-kn' resolves (self-reference) to the Node entry, which carries every 
   const web = await load(new URL(`../../${root.browser.default.slice(2)}`, import.meta.url).href);
   const missing = Object.keys(web).filter((k) => !(k in node));
   assert.equal(missing, [], `browser exports missing from the Node entry: ${missing.join(', ')}`);
-  for (const k of ['initEngine', 'esmForward', 'uploadModel', 'loadCheckpointFiles', 'blobSource', 'igScores', 'activationScores', 'runStudy']) {
+  for (const k of ['initEngine', 'esmForward', 'uploadModel', 'loadCheckpointFiles', 'blobSource', 'igScores', 'activationScores', 'runStudy', 'explainNeurons', 'chooseNeurons', 'neuronCards', 'logoSvg']) {
     assert.type(web[k], 'function', `browser entry exports ${k}`);
   }
   for (const k of ['loadCheckpoint', 'saveProjectCheckpoint', 'readSafetensorsFile']) {

@@ -2,7 +2,9 @@
  * The page (web/) in Debian's chromium on SwiftShader: it loads the embedded default model with no
  * console errors, classifies a sequence with the probabilities the float64 reference model computes in
  * Node for the same checkpoint and sequence, draws a non-blank attribution track (a screenshot decoded
- * here), lists the top neurons and the preserve/ablate effects; bad model files, bad FASTA, a model
+ * here), lists the top neurons and the preserve/ablate effects, and shows a neuron's card (SVG logo,
+ * windows inside the sequence) when a row of the neuron table is clicked, for one record and for
+ * several (one window per record, enrichment by predicted class); bad model files, bad FASTA, a model
  * without a head and a browser without WebGPU each show a visible one-line message, and a picked folder
  * loads. Build first (node scripts/build.mjs).
  */
@@ -87,6 +89,76 @@ test('the page classifies a sequence, draws its attribution track and lists neur
   }
   assert.ok(Number(rows[0]![4]) >= Number(rows[11]![4]), 'sorted by score');
   assert.is(await page.locator('table.effects tbody tr').count(), 1 + NEURON_MODULES.length);
+
+  // A row's card: one sequence, so its windows are the sequence's 10 most active residues (the software default).
+  const [, module, layer, index] = rows[1]!;
+  const card = await openCard(page, 1, `${module}:${layer}:${index}`);
+  assert.match(card.hint, /single sequence the windows are its 10 most active residues/);
+  assert.is(card.windows.length, 10);
+  for (const w of card.windows) {
+    assert.ok(Number.isInteger(w.position) && w.position >= 1 && w.position <= SEQUENCE.length, `position ${w.position} inside the sequence`);
+    assert.is(w.centre, SEQUENCE[w.position - 1], `window centred on residue ${w.position}`);
+  }
+  assert.is(new Set(card.windows.map((w) => w.position)).size, 10, 'distinct residues');
+  assert.is(card.enrichmentRows, 0, 'no enrichment from one record');
+  assert.match(card.zero, /over the 1 record predicted .* zeroing neuron \d+ of the same module and layer/);
+  assert.equal(errors, [], 'no console errors');
+  await page.close();
+});
+
+/** What a neuron card shows, read from the page. */
+interface CardSeen {
+  hint: string;
+  windows: { position: number; record: string; centre: string }[];
+  enrichmentRows: number;
+  zero: string;
+}
+
+/** Clicks the card button of table row `row` and waits for the card of neuron `key` with its SVG logo. */
+async function openCard(page: Page, row: number, key: string): Promise<CardSeen> {
+  await page.locator('table.neurons tbody tr').nth(row).getByRole('button').click();
+  await page.waitForSelector(`#neuron-card[data-neuron="${key}"] .logo svg`, { timeout: 180_000 });
+  assert.is(await message(page, 'card-error'), '', 'no card error');
+  const svg = await page.locator('#neuron-card .logo svg').evaluate((e) => e.outerHTML);
+  assert.match(svg, /<title>.*top windows<\/title>/);
+  assert.match(svg, />bits<\/text>/);
+  const windows = await page.locator('#neuron-card table.card-windows tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+    position: Number((tr as HTMLElement).dataset.position),
+    record: (tr as HTMLElement).dataset.record ?? '',
+    centre: tr.querySelector('td.window b')?.textContent ?? '',
+  })));
+  return {
+    hint: (await page.locator('#neuron-card .card .hint').first().textContent()) ?? '',
+    windows,
+    enrichmentRows: await page.locator('#neuron-card table.card-enrichment tbody tr').count(),
+    zero: (await page.locator('#neuron-card .card-zero').textContent()) ?? '',
+  };
+}
+
+test('with several records a card takes one window per record and tests the predicted classes', async () => {
+  const { page, errors } = await openReady();
+  const records = { a: EXAMPLE.join('').slice(0, 40), b: EXAMPLE.join('').slice(40, 90), c: EXAMPLE.join('').slice(90, 125) };
+  await page.fill('#sequence', Object.entries(records).map(([id, s]) => `>${id}\n${s}\n`).join(''));
+  await page.click('details summary');
+  await page.fill('#residue-steps', '2');
+  await page.fill('#neuron-steps', '2');
+  await page.fill('#top-k', '3');
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="done"]', { timeout: 180_000 });
+  assert.is(await message(page, 'run-error'), '', 'no run error');
+  const [, module, layer, index] = await page.locator('table.neurons tbody tr').first().evaluate((tr) => Array.from(tr.children, (td) => td.textContent ?? ''));
+  const card = await openCard(page, 0, `${module}:${layer}:${index}`);
+  assert.match(card.hint, /Computed on the page's 3 records.*One window per record/);
+  assert.is(card.windows.length, 3);
+  assert.equal(card.windows.map((w) => w.record).sort(), ['a', 'b', 'c']);
+  for (const w of card.windows) {
+    const seq = records[w.record as keyof typeof records];
+    assert.ok(w.position >= 1 && w.position <= seq.length, `${w.record}: position ${w.position} inside its ${seq.length} residues`);
+    assert.is(w.centre, seq[w.position - 1]);
+  }
+  assert.ok(card.enrichmentRows >= 1, 'enrichment rows by predicted class');
+  assert.match(await page.locator('#neuron-card table.card-enrichment tbody tr td:nth-child(3)').first().textContent() ?? '', / of 3$/);
+  assert.match(card.zero, /Zeroing this neuron alone/);
   assert.equal(errors, [], 'no console errors');
   await page.close();
 });

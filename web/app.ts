@@ -1,13 +1,15 @@
 /**
  * The page: checks WebGPU, loads a classifier (the embedded default or picked files in any of the three
  * checkpoint forms), takes a sequence (pasted, uploaded or the example) and runs web/analysis.ts with
- * visible progress. Every failure ends as a one-line message in the section it belongs to; nothing is
+ * visible progress; a row of the top-neuron table shows that neuron's card (web/card.ts) on the run's
+ * records. Every failure ends as a one-line message in the section it belongs to; nothing is
  * left uncaught. body[data-state] says where the page is ('starting', 'no-gpu', 'ready', 'running',
- * 'done'), which the page tests wait on.
+ * 'done'), which the page tests wait on; #neuron-card[data-neuron] names the card shown.
  */
 import { loadCheckpointFiles } from '../model/checkpoint/load.js';
 import type { CheckpointFiles } from '../model/checkpoint/load.js';
-import { type RunOptions, analyse } from './analysis.js';
+import { type NeuronRow, type RunOptions, analyse } from './analysis.js';
+import { type CardOptions, pageNeuronCard } from './card.js';
 import { type Classifier, disposeClassifier, uploadClassifier } from '../model/classifier.js';
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';
 import { type InputRecord, parseSequenceInput } from './sequence_input.js';
@@ -15,6 +17,7 @@ import { byId, el, oneLine, showMessage } from './ui/dom.js';
 import { isSoftwareAdapter } from '../engine/index.js';
 import { checkWebGpu, describeDevice } from './ui/gpu_check.js';
 import { drawResidueTrack } from './ui/residue_track.js';
+import { cardKey, cardView, neuronName } from './ui/neuron_card.js';
 import { effectsTable, neuronTable, probabilityChart } from './ui/results.js';
 
 const DEFAULT_MODEL = 'models/default';
@@ -22,6 +25,16 @@ const DEFAULT_MODEL = 'models/default';
 let classifier: Classifier | null = null;
 let gpuReady = false;
 let busy = false;
+
+/** What the last run analysed, for the cards of its table: the records, which one, its class and the settings. */
+interface LastRun {
+  readonly clf: Classifier;
+  readonly records: readonly InputRecord[];
+  readonly analysed: number;
+  readonly predicted: number;
+  readonly maxLength: number;
+}
+let lastRun: LastRun | null = null;
 
 const setState = (s: string) => {
   document.body.dataset.state = s;
@@ -160,8 +173,13 @@ async function run(): Promise<void> {
       showMessage(byId('input-error'), oneLine(e));
       return;
     }
-    const rec = records[Number(byId<HTMLSelectElement>('record').value) || 0] ?? records[0]!;
+    const picked = Number(byId<HTMLSelectElement>('record').value) || 0;
+    const index = picked < records.length ? picked : 0;
+    const rec = records[index]!;
     const opts = runOptions();
+    cardOptions(opts.maxLength); // settings checked before the run, not at the first click
+    lastRun = null;
+    byId('neuron-card').hidden = true;
     setState('running');
     progress.hidden = false;
     const t0 = performance.now();
@@ -170,6 +188,7 @@ async function run(): Promise<void> {
         progress.value = total ? done / total : 0;
         status.textContent = `${stage}${total > 1 ? ` ${done}/${total}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
       });
+      lastRun = { clf, records, analysed: index, predicted: result.predicted, maxLength: opts.maxLength };
       render(clf, rec, result, opts);
       status.textContent = `Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
     } catch (e) {
@@ -177,6 +196,42 @@ async function run(): Promise<void> {
       throw e;
     } finally {
       progress.hidden = true;
+      setState('done');
+    }
+  });
+}
+
+function cardOptions(maxLength: number): CardOptions {
+  return { windows: intSetting('card-windows', 1, 100), maxRecords: intSetting('card-records', 1, 1000), maxLength };
+}
+
+/** Computes and shows the card of a neuron of the last run's table (one GPU job at a time). */
+async function showCard(row: NeuronRow, tr: HTMLTableRowElement): Promise<void> {
+  const run = lastRun;
+  if (!run || busy) return;
+  const box = byId('neuron-card');
+  const status = byId('card-status');
+  await exclusive(byId('card-error'), async () => {
+    box.hidden = false;
+    delete box.dataset.neuron;
+    byId('card-body').replaceChildren();
+    status.textContent = '';
+    for (const other of Array.from(tr.parentElement?.children ?? [])) other.classList.toggle('picked', other === tr);
+    if (run.clf !== classifier) throw new Error('another model was loaded since this table was computed: run again for its cards');
+    const opts = cardOptions(run.maxLength);
+    setState('running');
+    const t0 = performance.now();
+    try {
+      const pc = await pageNeuronCard(run.clf, run.records, run.analysed, row, run.predicted, opts, (stage, done, total) => {
+        status.textContent = `Card of ${neuronName(row)}: ${stage}${total > 1 ? ` ${done}/${total}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+      });
+      byId('card-body').replaceChildren(cardView(pc));
+      box.dataset.neuron = cardKey(pc);
+      status.textContent = `Card of ${neuronName(row)} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
+    } catch (e) {
+      status.textContent = `Card of ${neuronName(row)}: failed.`;
+      throw e;
+    } finally {
       setState('done');
     }
   });
@@ -199,8 +254,9 @@ function render(clf: Classifier, rec: InputRecord, r: Awaited<ReturnType<typeof 
     `gap ${res.gap.toExponential(2)}. More steps shrink a gap that comes from curvature, but not one from a step: LayerNorm rescales the shrunken ` +
     'residue embeddings, and the default model\'s probability jumps in steps while they are still about 2% of their size, where no gradient sees it.';
   byId('neurons-caption').textContent = `Integrated gradients of P(${cls}) for every neuron (the outputs of query, key, value, attention-output, ` +
-    `FFN-in after GELU and FFN-out in every layer), scaling each module's whole output from zero, ${opts.neuronSteps} Riemann steps; the ${r.neurons.length} highest.`;
-  byId('neurons').replaceChildren(neuronTable(r.neurons));
+    `FFN-in after GELU and FFN-out in every layer), scaling each module's whole output from zero, ${opts.neuronSteps} Riemann steps; the ${r.neurons.length} highest. ` +
+    'Click a row (or its card button) for what that neuron responds to in the sequences given above.';
+  byId('neurons').replaceChildren(neuronTable(r.neurons, (row, tr) => void showCard(row, tr)));
   byId('effects-caption').textContent = `For each module type: its top ${Math.round(opts.fraction * 100)}% neurons per layer by that score, ` +
     `preserved (every other neuron of the type zeroed) or ablated (those neurons zeroed). Probabilities of all classes as small bars.`;
   byId('effects').replaceChildren(effectsTable(labels, r.probs, r.predicted, r.effects));
@@ -241,12 +297,14 @@ async function boot(): Promise<void> {
   const soft = isSoftwareAdapter(gpu.info);
   byId('gpu-status').textContent = `WebGPU adapter: ${describeDevice(gpu.info)}.`;
   byId('settings-hint').textContent = soft
-    ? 'A software adapter runs everything on the CPU, so the defaults are small: 16 steps for the track, 4 for the neurons (one batched pass per layer and module), the first 200 residues. More steps take proportionally longer.'
+    ? 'A software adapter runs everything on the CPU, so the defaults are small: 16 steps for the track, 4 for the neurons (one batched pass per layer and module), the first 200 residues, neuron cards of 10 windows over at most 16 records. More steps take proportionally longer.'
     : 'A hardware adapter: larger step counts and longer sequences stay quick.';
   if (!soft) {
     byId<HTMLInputElement>('residue-steps').value = '32';
     byId<HTMLInputElement>('neuron-steps').value = '20';
     byId<HTMLInputElement>('max-length').value = '1022';
+    byId<HTMLInputElement>('card-windows').value = '20';
+    byId<HTMLInputElement>('card-records').value = '256';
   }
   await loadModel('the embedded default model', () => fetchCheckpointFiles(DEFAULT_MODEL));
   setState('ready');

@@ -1,6 +1,6 @@
 /**
- * The result sections other than the attribution track: the class probability chart, the neuron
- * table, and the preserve/ablate table with each row's class probabilities as a small bar chart.
+ * The result sections other than the attribution track and the neuron card: the class probability
+ * chart, the neuron table (rows pick a card), and the preserve/ablate table with each row's class probabilities as a small bar chart.
  */
 import type { EditEffect, NeuronRow } from '../analysis.js';
 import { el } from './dom.js';
@@ -25,10 +25,19 @@ function miniChart(labels: readonly string[], probs: ArrayLike<number>, highligh
   return el('span', { class: 'mini-chart', title: labels.map((l, c) => `${l}: ${pct(probs[c]!)}`).join('\n') }, ...bars);
 }
 
-/** The top neurons: rank, module, layer, index, score. */
-export function neuronTable(rows: readonly NeuronRow[]): HTMLElement {
-  const head = el('tr', {}, ...['#', 'module', 'layer', 'index', 'IG score'].map((h) => el('th', {}, h)));
-  const body = rows.map((r, i) => el('tr', {}, el('td', {}, String(i + 1)), el('td', {}, r.module), el('td', {}, String(r.layer)), el('td', {}, String(r.index)), el('td', { class: 'num' }, r.score.toExponential(3))));
+/**
+ * The top neurons: rank, module, layer, index, score, and a button that shows the neuron's card
+ * (`onPick`); a click anywhere on the row does the same, the button gives keyboard access.
+ */
+export function neuronTable(rows: readonly NeuronRow[], onPick?: (row: NeuronRow, tr: HTMLTableRowElement) => void): HTMLElement {
+  const head = el('tr', {}, ...['#', 'module', 'layer', 'index', 'IG score', ...(onPick ? ['card'] : [])].map((h) => el('th', {}, h)));
+  const body = rows.map((r, i) => {
+    const button = el('button', { type: 'button', class: 'card-button', 'aria-label': `Show the card of ${r.module} layer ${r.layer} neuron ${r.index}` }, 'card');
+    const tr = el('tr', onPick ? { class: 'pickable' } : {}, el('td', {}, String(i + 1)), el('td', {}, r.module), el('td', {}, String(r.layer)), el('td', {}, String(r.index)), el('td', { class: 'num' }, r.score.toExponential(3)),
+      ...(onPick ? [el('td', {}, button)] : []));
+    if (onPick) tr.addEventListener('click', () => onPick(r, tr));
+    return tr;
+  });
   return el('table', { class: 'neurons' }, el('thead', {}, head), el('tbody', {}, ...body));
 }
 
