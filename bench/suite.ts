@@ -1,5 +1,5 @@
 /**
- * One command for a GPU machine: `npm run bench -- suite [--json] [--no-peer]` prints the adapter's
+ * One command for a GPU machine: `npm run bench -- suite [--json] [--no-peer] [--only matmul,ig]` prints the adapter's
  * description, whether it is a software adapter (engine isSoftwareAdapter: lavapipe, SwiftShader) and
  * its limits, then runs matmul, esm (t6_8M and the default 4x64 shape, and a t33_650M forward), train
  * and ig with repetitions sized for a real GPU: the whole suite should finish within about 8 minutes
@@ -9,7 +9,7 @@
  */
 import { isSoftwareAdapter } from '../engine/device.js';
 import { rt } from '../engine/context.js';
-import type { Bench, BenchContext } from './lib/bench.js';
+import { type Bench, type BenchContext, option } from './lib/bench.js';
 
 /** A step of the suite: a bench and the arguments sized for a GPU. */
 interface Step {
@@ -48,8 +48,9 @@ const bench: Bench = {
     for (const line of adapterReport()) ctx.log(line);
     if (isSoftwareAdapter(rt().info)) ctx.log('suite: WARNING: this is a software adapter; the suite is sized for a GPU and will run for a long time');
     const passThrough = ctx.args.filter((a) => a === '--no-peer');
+    const only = option(ctx.args, '--only')?.split(',');
     const t0 = performance.now();
-    for (const step of STEPS) {
+    for (const step of STEPS.filter((s) => !only || only.includes(s.name))) {
       const s0 = performance.now();
       ctx.log(`suite: ${step.name} ${[...step.args, ...passThrough].join(' ')}`);
       const sub: BenchContext = { args: [...step.args, ...passThrough], json: ctx.json, emit: ctx.emit, log: ctx.log };
