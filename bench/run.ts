@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ default: Bench }>> = {
   ig: () => import('./ig.js'),
   train: () => import('./train.js'),
   browser: () => import('./browser.js'),
+  suite: () => import('./suite.js'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,11 +1,13 @@
 """PyTorch CPU peer for `npm run bench -- esm` and `-- train`: an ESM-2-architecture model
 (pre-LayerNorm, rotary, exact GELU, LM head; random weights) timed on the same batch shape.
+ig_torch.py reuses the model (with weights exported from ours) for the integrated-gradients peer.
 
 Usage: python3 bench/peers/esm_torch.py {forward|train} LAYERS DIM HEADS BATCH LENGTH REPEATS
-Prints one line: tokens/s and tokens per CPU-second of this process (medians of REPEATS timed runs
-after one warm-up); the second shows how much of the rate a loaded machine took away.
+Runs at full strength (peer_env.py: every core, native BLAS kernels) and prints one JSON line:
+tokens/s and tokens per CPU-second of this process (medians of REPEATS timed runs after one
+warm-up; the second shows how much of the rate a loaded machine took away) and how it ran.
 """
-import math
+import json
 import statistics
 import sys
 import time
@@ -14,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from peer_env import full_strength
+
 
 def rotate_half(x):
     x1, x2 = x.chunk(2, dim=-1)
@@ -21,28 +25,37 @@ def rotate_half(x):
 
 
 class Layer(nn.Module):
+    """fair-esm's TransformerLayer. Neuron modules (hook points, as model/esm.ts names them): q (query,
+    before the Dh^-0.5 scaling), k (key), v (value), o (attn_out), act (ffn_in, after the GELU), fc2 (ffn_out)."""
+
     def __init__(self, d, h):
         super().__init__()
         self.h = h
         self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.act = nn.GELU()
 
     def forward(self, x, cos, sin, key_pad):
         b, l, d = x.shape
         dh = d // self.h
         y = self.ln1(x)
-        split = lambda t: t.view(b, l, self.h, dh).transpose(1, 2)
-        q, k, v = split(self.q(y) * dh ** -0.5), split(self.k(y)), split(self.v(y))
+        q, k, v = self.q(y) * dh ** -0.5, self.k(y), self.v(y)
+        b = max(q.shape[0], k.shape[0], v.shape[0])  # a hook may replace one module by a wider batch
+        split = lambda t: t.expand(b, l, d).reshape(b, l, self.h, dh).transpose(1, 2)
+        q, k, v = split(q), split(k), split(v)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         s = q @ k.transpose(-1, -2)
-        s = s.masked_fill(key_pad[:, None, None, :], float("-inf"))
+        if key_pad is not None:
+            s = s.masked_fill(key_pad[:, None, None, :], float("-inf"))
         a = torch.softmax(s, dim=-1) @ v
         x = x + self.o(a.transpose(1, 2).reshape(b, l, d))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return x + self.fc2(self.act(self.fc1(self.ln2(x))))
 
 
 class Esm(nn.Module):
+    """ESM-2: embeddings (x 0.88, token dropout's inference rescale), layers, emb_layer_norm_after, LM head."""
+
     def __init__(self, layers, d, h, vocab=33):
         super().__init__()
         self.embed = nn.Embedding(vocab, d, padding_idx=1)
@@ -51,23 +64,29 @@ class Esm(nn.Module):
         self.dense, self.lm_ln = nn.Linear(d, d), nn.LayerNorm(d)
         self.bias = nn.Parameter(torch.zeros(vocab))
         self.dh = d // h
+        self.register_buffer("inv_freq", 1.0 / (10000 ** (torch.arange(0, self.dh, 2).float() / self.dh)))
 
-    def forward(self, tokens):
+    def encode(self, tokens):
+        """Final hidden state (B, L, D) after emb_layer_norm_after."""
         l = tokens.shape[1]
-        inv = 1.0 / (10000 ** (torch.arange(0, self.dh, 2).float() / self.dh))
-        f = torch.einsum("i,j->ij", torch.arange(l).float(), inv)
+        f = torch.einsum("i,j->ij", torch.arange(l).float(), self.inv_freq)
         emb = torch.cat((f, f), dim=-1)
         cos, sin = emb.cos()[None, None], emb.sin()[None, None]
         key_pad = tokens.eq(1)
+        key_pad = key_pad if bool(key_pad.any()) else None
         x = self.embed(tokens) * 0.88
         for layer in self.layers:
             x = layer(x, cos, sin, key_pad)
-        x = self.lm_ln(F.gelu(self.dense(self.ln(x))))
+        return self.ln(x)
+
+    def forward(self, tokens):
+        x = self.lm_ln(F.gelu(self.dense(self.encode(tokens))))
         return x @ self.embed.weight.t() + self.bias
 
 
 def main():
     mode, layers, d, h, b, l, repeats = sys.argv[1], *map(int, sys.argv[2:8])
+    info = full_strength()
     torch.manual_seed(0)
     model = Esm(layers, d, h)
     tokens = torch.randint(4, 24, (b, l))
@@ -91,7 +110,7 @@ def main():
         step()
         times.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-    print(f"{b * l / statistics.median(times):.1f} {b * l / statistics.median(cpus):.1f}")
+    print(json.dumps({"rate": b * l / statistics.median(times), "per_cpu": b * l / statistics.median(cpus), "info": info}))
 
 
 if __name__ == "__main__":
