@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EC_CLASS_NAMES } from '../data/dataset.js';
-import { saveProjectCheckpoint } from '../model/checkpoint/node.js';
 import { cli, errorLines } from './lib/cli.js';
+import { saveTinyClassifier } from './lib/classifier_fixtures.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 
@@ -18,14 +18,7 @@ const modelDir = join(dir, 'model');
 const labels = EC_CLASS_NAMES.slice(1);
 const tiny = tinyClassifier(4, 2, 16, labels.length);
 
-test.before(async () => {
-  await saveProjectCheckpoint(modelDir, {
-    config: tiny.config,
-    params: tiny.params,
-    head: { pooling: 'mean', labels, params: new Map([...tiny.headParams].map(([n, d]) => [n, { shape: n.endsWith('dense.weight') ? [16, 16] : n.endsWith('out.weight') ? [labels.length, 16] : [d.length], data: d }])) },
-    meta: { task: 'ec' },
-  });
-});
+test.before(() => saveTinyClassifier(modelDir, tiny, labels, 'ec'));
 
 test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuron', () => {
   const scores = join(dir, 'act.safetensors');

@@ -7,13 +7,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveProjectCheckpoint } from '../model/checkpoint/node.js';
 import { EC_CLASS_NAMES } from '../data/dataset.js';
 import { NEURON_MODULES } from '../model/esm.js';
 import { neuronLayout } from '../kn/layout.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
 import { cli, errorLines } from './lib/cli.js';
+import { saveTinyClassifier } from './lib/classifier_fixtures.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
 
@@ -23,14 +23,7 @@ const modelDir = join(dir, 'model');
 const labels = EC_CLASS_NAMES.slice(1);
 const tiny = tinyClassifier(4, 2, 16, labels.length);
 
-test.before(async () => {
-  await saveProjectCheckpoint(modelDir, {
-    config: tiny.config,
-    params: tiny.params,
-    head: { pooling: 'mean', labels, params: new Map([...tiny.headParams].map(([n, d]) => [n, { shape: n.endsWith('dense.weight') ? [16, 16] : n.endsWith('out.weight') ? [labels.length, 16] : [d.length], data: d }])) },
-    meta: { task: 'ec' },
-  });
-});
+test.before(() => saveTinyClassifier(modelDir, tiny, labels, 'ec'));
 
 /**
  * Checks XML well-formedness as far as these files need: one root, properly nested and closed tags,
