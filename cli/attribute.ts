@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { FormatError } from '../io/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { classifierProbabilities, disposeClassifier, uploadClassifier } from '../model/classifier.js';
 import { ESM2_TOKENS } from '../model/tokenizer.js';
@@ -57,6 +58,14 @@ export async function attributeCommand(argv: readonly string[]): Promise<void> {
   const budget = intOption(p, 'toks-per-batch', 4096, 1, cmd);
 
   const encoded = await readEncodedRecords(fasta, recordOptions(p));
+  // Per-record files must not collide with each other or with summary.tsv (before any GPU work).
+  const seen = new Map<string, string>([['summary.tsv', '(the summary table)']]);
+  for (const rec of encoded) {
+    const name = recordFileName(rec.label, '.tsv');
+    const other = seen.get(name);
+    if (other !== undefined) throw new FormatError(fasta, `record '${rec.label}' would write ${name}, as ${other === '(the summary table)' ? 'the summary table does' : `record '${other}' does`}: give records distinct ids`);
+    seen.set(name, rec.label);
+  }
   const ckpt = await loadClassifierCheckpoint(modelArg, cmd);
   const labels = ckpt.head!.labels;
   const fixed = targetClass(p.values.get('target'), labels, cmd);
@@ -66,7 +75,8 @@ export async function attributeCommand(argv: readonly string[]): Promise<void> {
   try {
     const C = labels.length;
     const { records, maxLength } = batchRecords(encoded);
-    const tokenBudget = Math.max(budget, ...records.map((r) => r.sequence.length + 2));
+    // A loop, not a spread: a proteome-sized FASTA overflows the call stack of Math.max(...xs).
+    const tokenBudget = records.reduce((m, r) => Math.max(m, r.sequence.length + 2), budget);
     const probs = fixed === null ? await classifierProbabilities(clf, records, { tokenBudget, maxLength }) : null;
     const bar = new Progress(cmd, encoded.length, { unit: 'seq', quiet: p.flags.has('quiet') });
     const summary = [['id', 'target', 'probability', 'baseline_probability', 'attribution_sum', 'completeness_gap', 'residues', 'steps', 'rule'].join('\t')];

@@ -51,6 +51,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   const batchSize = p.values.has('batch-size') || tokenBudget === undefined ? intOption(p, 'batch-size', 32, 1, 'evaluate') : undefined;
   if (maxLength > 1022) throw new UsageError(`evaluate: --max-len ${maxLength} is more than the 1022 residues ESM-2 takes`);
   const window = evalWindowOf({ evalWindow: optionalInt(p, 'eval-window', 1, 'evaluate'), evalStride: optionalInt(p, 'eval-stride', 1, 'evaluate') });
+  if (window && window.stride > window.size) throw new UsageError(`evaluate: --eval-stride ${window.stride} is more than --eval-window ${window.size}: residues between windows would never be scored`);
   if (p.values.has('eval-stride') && !window) throw new UsageError('evaluate: --eval-stride needs --eval-window');
   if (window && window.size > 1022) throw new UsageError(`evaluate: --eval-window ${window.size} is more than the 1022 residues ESM-2 takes`);
   const residues = window?.size ?? maxLength;
@@ -61,6 +62,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   const withBaselines = p.flags.has('baselines');
   if (withBaselines && (split === 'all' || split === 'train')) throw new UsageError('evaluate: --baselines needs --split test or valid (the baselines learn from the train split)');
   const threshold = numOption(p, 'remote-below', BASELINE_DEFAULTS.remoteThreshold, 'evaluate');
+  if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`evaluate: --remote-below must be in (0, 1], got ${threshold}`);
   // Bad data is reported before any GPU work.
   const data = await readDataFile(dataArg === 'default' ? defaultDataFile() : dataArg);
   await initEngine();

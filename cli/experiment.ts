@@ -269,7 +269,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       test_split: testSplit, split_source: setup.splitSource, split_seed: split.splitSeed, test_records: r.tested.length, test_per_class: o.testPerClass,
       smoke_test: r.tested.length < SMOKE_TEST_RECORDS,
       scored_split: 'train', scored_records: r.scored.length, ig_records: r.ig.examples.length, examples_per_class: o.examplesPerClass, sample_seed: o.seed,
-      steps: o.steps, rule, positions, ig_baseline: 'zero', ig_target: o.target, ig_normalise: o.normalise ? 'per-example max |score|' : 'none',
+      steps: o.steps, rule, positions, ig_baseline: 'zero', ig_target: precomputed ? String(precomputed.ig.meta.target ?? 'as in the scores file') : o.target, ig_normalise: o.normalise ? 'per-example max |score|' : 'none',
       activation_ranking: o.activation === 'abs' ? 'mean |activation|' : 'signed mean activation', qk_units: o.qk,
       refined: o.refined, internal_batch: r.ig.meta.internal_batch, random_seeds: o.seeds, random_control: 'layer-matched',
       resamples: o.resamples, primary_metric: o.primaryMetric, attainable_p: r.attainable_p, ablation_passes: r.passes,

@@ -31,6 +31,9 @@ export async function exportCommand(argv: readonly string[]): Promise<void> {
   if (existsSync(out) && readdirSync(out).length && !p.flags.has('force')) throw new UsageError(`${cmd}: ${out} is not empty (--force writes into it)`);
   const ckpt = await loadCheckpoint(resolveModel(modelArg));
   const written = await exportCheckpoint(ckpt, format, out, modelArg);
+  if (format === 'hf' && ckpt.head?.pooling === 'mean') {
+    console.error(`${cmd}: note: transformers' EsmForSequenceClassification pools <cls>; this head pools the mean over residues (config.json classifier_pooling "mean"), so from_pretrained alone predicts differently: see the README for the few lines that reproduce the mean pooling`);
+  }
   const head = ckpt.head ? `with its ${ckpt.head.pooling}-pooled ${ckpt.head.labels.length}-class head` : 'without a classification head';
   console.log(`${ckpt.format} model ${modelArg} ${head} written as ${format}:\n${written.map((f) => `  ${f}`).join('\n')}`);
 }

@@ -39,7 +39,7 @@ export async function loadClassifierCheckpoint(modelArg: string, command: string
  * path encodes exactly the checked tokens; the residue limit is the longest record, already checked.
  */
 export function batchRecords(records: readonly EncodedRecord[]): { records: BatchRecord[]; maxLength: number } {
-  const maxLength = Math.max(MAX_RESIDUES, ...records.map((r) => r.residues.length));
+  const maxLength = records.reduce((m, r) => Math.max(m, r.residues.length), MAX_RESIDUES);
   return { records: records.map((r) => ({ id: r.label, sequence: r.residues })), maxLength };
 }
 
@@ -80,7 +80,8 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
   try {
     const { records, maxLength } = batchRecords(encoded);
     // A record longer than the budget gets a batch of its own, as in extract.
-    const tokenBudget = Math.max(budget, ...records.map((r) => r.sequence.length + 2));
+    // A loop, not a spread: a proteome-sized FASTA overflows the call stack of Math.max(...xs).
+    const tokenBudget = records.reduce((m, r) => Math.max(m, r.sequence.length + 2), budget);
     const probs = await classifierProbabilities(clf, records, { tokenBudget, maxLength }, progressBar(cmd, p.flags.has('quiet')));
     const text = `${predictionLines(records.map((r) => r.id), clf.labels, probs, format).join('\n')}\n`;
     if (out) await writeFileAtomic(out, [new TextEncoder().encode(text)]);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { FormatError } from './errors.js';
 
 // Node refuses single writes past 2 GiB; larger chunks go down in pieces.
 const MAX_WRITE = 1 << 30;
@@ -14,7 +15,10 @@ const MAX_WRITE = 1 << 30;
 export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx');
+  // An unwritable destination is named as the user gave it, not by the temporary file's name.
+  const handle = await open(tmp, 'wx').catch((e: NodeJS.ErrnoException) => {
+    throw new FormatError(path, `cannot be written (${e.code ?? e.message}${e.code === 'ENOENT' ? `: no folder ${dir}` : ''})`);
+  });
   let closed = false;
   let renamed = false;
   try {

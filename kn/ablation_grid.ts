@@ -48,6 +48,8 @@ export interface GridOptions {
   /** Signed mean activations (N), for mean replacement. */
   readonly means?: ArrayLike<number>;
   readonly batching: EvalBatching;
+  /** Head dim to select query and key by whole rotary pairs (kn/pairs.ts), or null for single units. */
+  readonly pairs: number | null;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -69,8 +71,8 @@ export async function ablationGrid(model: EsmModel, head: ClassifierHead, layout
     for (const ranking of o.rankings) {
       for (const fraction of o.fractions) {
         for (const [method, scores] of o.methods) {
-          const sel = selectTop(layout, module, scores, method, fraction, ranking);
-          const randoms = o.seeds.map((seed) => selectRandomMatched(layout, sel, seed));
+          const sel = selectTop(layout, module, scores, method, fraction, ranking, o.pairs);
+          const randoms = o.seeds.map((seed) => selectRandomMatched(layout, sel, seed, o.pairs));
           plan.push({ module, ranking, fraction, method, sel, randoms });
           for (const s of [sel, ...randoms]) if (!distinct.has(keyOf(s))) distinct.set(keyOf(s), s);
         }

@@ -16,8 +16,8 @@ import { type EvalBatching, classifierLogits, softmaxRows } from '../model/class
 import { editHook, scaleEdit } from './ablate.js';
 import { type NeuronLayout, moduleSize } from './layout.js';
 import { type NeuronScores, classScores, examplesByClass } from './scores.js';
-import { keepCount, topIndices } from './select.js';
-import { empiricalPValue } from './stats.js';
+import { type Selection, selectRandomMatched, selectTop } from './select.js';
+import { empiricalPValue, holm } from './stats.js';
 
 /** Suppression sets the neurons to 0, amplification doubles them. */
 export type ClassEditKind = 'suppress' | 'amplify';
@@ -53,6 +53,8 @@ export interface ClassEditRow {
   readonly random_own_change: number;
   readonly random_own_changes: number[];
   readonly p_value: number;
+  /** Holm within the (module, edit) family over classes. With S control seeds no p is below 1 / (S + 1). */
+  readonly p_adjusted: number;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface ClassEditOptions {
   readonly batching: EvalBatching;
   /** Seeds of the random-neuron controls (none: no control). */
   readonly controlSeeds: readonly number[];
+  /** Head dim to take query and key neurons in whole rotary pairs (kn/pairs.ts), or null/absent for single units. */
+  readonly pairs?: number | null;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,16 +87,23 @@ function mean(xs: readonly number[]): number {
 
 const change = (before: number, after: number): number => (before === 0 ? Number.NaN : (after - before) / before);
 
-/** Layer-matched random flat indices (within the module type) for a set of neurons: the same count per layer. */
-export function matchedRandomNeurons(layout: NeuronLayout, module: NeuronModule, neurons: readonly number[], seed: number): number[] {
-  const W = layout.widths[module];
-  const perLayer = new Array<number>(layout.numLayers).fill(0);
-  for (const i of neurons) perLayer[Math.floor(i / W)]!++;
-  return perLayer.flatMap((k, l) => {
-    const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(module), l, 7));
-    const draws = Float64Array.from({ length: W }, () => rand());
-    return topIndices(draws, k).map((w) => l * W + w);
-  });
+/** Flat indices (within the module type) of a selection's kept neurons. */
+function keptIndices(s: Selection): number[] {
+  const out: number[] = [];
+  s.keep.forEach((k, i) => k && out.push(i));
+  return out;
+}
+
+/**
+ * Layer-matched random flat indices (within the module type) for a set of neurons: the same count per
+ * layer (in whole rotary pairs of query and key when `pairs` gives the head dim), drawn as
+ * selectRandomMatched draws the ablations' controls, from a stream of its own.
+ */
+export function matchedRandomNeurons(layout: NeuronLayout, module: NeuronModule, neurons: readonly number[], seed: number, pairs: number | null = null): number[] {
+  const keep = new Uint8Array(layout.numLayers * layout.widths[module]);
+  for (const i of neurons) keep[i] = 1;
+  const target: Selection = { module, method: 'class-edit', ranking: 'global', fraction: 0, seed: null, keep };
+  return keptIndices(selectRandomMatched(layout, target, mixSeed(seed, 7), pairs));
 }
 
 /** Mean of p(col) over the records that are (mine) or are not (!mine) of class c. */
@@ -133,8 +144,8 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
     const size = moduleSize(layout, module);
     for (let c = 0; c < C; c++) {
       if (!scored[c]) continue;
-      const own = perClass[c]!.subarray(start, start + size);
-      const neurons = topIndices(own, keepCount(size, o.fraction));
+      // The class's top neurons of the module type, over all layers (whole rotary pairs of query and key).
+      const neurons = keptIndices(selectTop(layout, module, perClass[c]!, 'ig', o.fraction, 'global', o.pairs ?? null));
       for (const edit of ['suppress', 'amplify'] as const) {
         const factor = edit === 'suppress' ? 0 : 2;
         const after = await probsAfter(module, neurons, factor);
@@ -147,7 +158,7 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
         const ta = meanProb(after, records, C, c, false, (i) => records[i]!.label);
         const randomChanges: number[] = [];
         for (const seed of o.controlSeeds) {
-          const r = await probsAfter(module, matchedRandomNeurons(layout, module, neurons, seed), factor);
+          const r = await probsAfter(module, matchedRandomNeurons(layout, module, neurons, seed, o.pairs ?? null), factor);
           randomChanges.push(change(ob, meanProb(r, records, C, c, true, () => c)));
           tick();
         }
@@ -160,6 +171,7 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
           random_own_change: randomChanges.length ? mean(randomChanges) : Number.NaN,
           random_own_changes: randomChanges,
           p_value: Number.isNaN(ownChange) ? Number.NaN : empiricalPValue(ownChange, randomChanges.filter((x) => !Number.isNaN(x)), edit === 'suppress' ? 'less' : 'greater'),
+          p_adjusted: Number.NaN,
         });
         if (edit === 'suppress') {
           specificity.push({
@@ -170,5 +182,21 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
       }
     }
   }
-  return { rows, specificity };
+  return { rows: holmPerFamily(rows), specificity };
+}
+
+/** Fills p_adjusted: Holm over the classes of each (module, edit) family (NaN p-values left out). */
+function holmPerFamily(rows: readonly ClassEditRow[]): ClassEditRow[] {
+  const out = [...rows];
+  const families = new Map<string, number[]>();
+  rows.forEach((r, i) => {
+    if (Number.isNaN(r.p_value)) return;
+    const k = `${r.module}|${r.edit}`;
+    families.set(k, [...(families.get(k) ?? []), i]);
+  });
+  for (const idx of families.values()) {
+    const adj = holm(idx.map((i) => rows[i]!.p_value));
+    idx.forEach((i, k) => (out[i] = { ...rows[i]!, p_adjusted: adj[k]! }));
+  }
+  return out;
 }

@@ -40,7 +40,11 @@ export interface DensityModule {
   readonly enrichment_hi: number;
 }
 
-/** Attribution mass of one module type: basis-free (it does not depend on how units are chosen). */
+/**
+ * Attribution mass of one module type. Only the signed sum is basis-free (for IG it is the module's
+ * share of f(x) - f(0) by completeness, whatever basis its units are written in); abs, per_neuron and
+ * share_of_total depend on the unit basis, which only ffn_in (after the GELU) has as a privileged one.
+ */
 export interface ModuleMass {
   readonly module: NeuronModule;
   /** Sum of the overall scores over the module's neurons (for IG, by completeness, the module's share of f(x) - f(0)). */
@@ -65,16 +69,18 @@ export interface SensitivityPoint {
 /** Key minus one other module type, over bootstrap resamples of the scored examples. */
 export interface KeyContrast {
   readonly other: NeuronModule;
-  /** 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron. */
+  /** 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron (both depend on the unit basis for every module but ffn_in). */
   readonly quantity: 'share' | 'per_neuron';
   readonly difference: number;
   readonly ci_low: number;
   readonly ci_high: number;
   /** One-sided bootstrap p of "key > other": (1 + #{difference <= 0}) / (1 + resamples). */
   readonly p_value: number;
-  /** Holm within the quantity's five contrasts. */
+  /** Holm within the quantity's testable contrasts. */
   readonly p_adjusted: number;
   readonly significant: boolean;
+  /** False for a module tied to key by construction (query under joint scaling): reported, not tested. */
+  readonly testable: boolean;
 }
 
 /** The verdict on Nori et al.'s headline (results.json verdicts.key_density). */
@@ -153,7 +159,7 @@ export const SENSITIVITY_FRACTIONS: readonly number[] = [0.005, 0.01, 0.02, 0.05
  * examples in the same order, so one resample of examples serves both), and the key-versus-others
  * contrasts with Holm's adjustment.
  */
-export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number, sensitivity: readonly number[] = SENSITIVITY_FRACTIONS, massOf: NeuronScores = s): Density {
+export function neuronDensity(s: NeuronScores, topFraction: number, resamples: number, seed: number, sensitivity: readonly number[] = SENSITIVITY_FRACTIONS, massOf: NeuronScores = s, tiedToKey: readonly NeuronModule[] = []): Density {
   const { layout } = s;
   const top = keepCount(layout.total, topFraction);
   const byClass = examplesByClass(s);
@@ -206,16 +212,20 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
       const p = resamples ? (1 + diffs.filter((d) => d <= 0).length) / (1 + resamples) : 1;
       return [{ other, quantity, difference: value(ki, point, mass) - value(mi, point, mass), ci_low: lo, ci_high: hi, p_value: p }];
     });
-    const adj = holm(raw.map((r) => r.p_value));
-    return raw.map((r, i) => ({ ...r, p_adjusted: adj[i]!, significant: adj[i]! < 0.05 }));
+    const testable = raw.filter((r) => !tiedToKey.includes(r.other));
+    const adj = holm(testable.map((r) => r.p_value));
+    return raw.map((r) => {
+      const k = testable.indexOf(r);
+      return k < 0 ? { ...r, p_adjusted: Number.NaN, significant: false, testable: false } : { ...r, p_adjusted: adj[k]!, significant: adj[k]! < 0.05, testable: true };
+    });
   };
   const shares = contrast('share');
   const perNeuron = contrast('per_neuron');
   const keyDensity: KeyDensityVerdict = {
     statement: keyVerdictStatement(shares, perNeuron, topFraction, resamples),
-    significant: shares.every((c) => c.significant),
+    significant: shares.filter((c) => c.testable).every((c) => c.significant),
     quantity: 'share', top_fraction: topFraction, contrasts: [...shares, ...perNeuron],
-    per_neuron_significant: perNeuron.every((c) => c.significant),
+    per_neuron_significant: perNeuron.filter((c) => c.testable).every((c) => c.significant),
   };
   return { topFraction, topCount: top, resamples, seed, cells, modules, keyStatement: keyStatement(modules, topFraction), mass, sensitivity: sens, keyDensity };
 }
@@ -224,13 +234,16 @@ const pct = (x: number): string => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
 
 /** The tested sentence on key density: every contrast must be Holm-significant. */
 function keyVerdictStatement(shares: readonly KeyContrast[], perNeuron: readonly KeyContrast[], topFraction: number, resamples: number): string {
-  const failing = shares.filter((c) => !c.significant).map((c) => c.other);
-  const test = `paired bootstrap over scored examples (${resamples} resamples), one-sided, Holm over the five other module types, alpha 0.05`;
-  const pn = perNeuron.every((c) => c.significant) ? 'also' : 'not';
+  const testable = shares.filter((c) => c.testable);
+  const tied = shares.filter((c) => !c.testable).map((c) => c.other);
+  const failing = testable.filter((c) => !c.significant).map((c) => c.other);
+  const test = `paired bootstrap over scored examples (${resamples} resamples), one-sided, Holm over the ${testable.length} testable module types, alpha 0.05`;
+  const tiedNote = tied.length ? ` Key versus ${tied.join(', ')} is not testable here: under joint scaling their attributions are equal per rotary pair by construction.` : '';
+  const pn = perNeuron.filter((c) => c.testable).every((c) => c.significant) ? 'also' : 'not';
   if (!failing.length) {
-    return `Key projections are denser than every other module type in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron they are ${pn} above all others.`;
+    return `Key projections are denser than every testable other module type (${testable.map((c) => c.other).join(', ')}) in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron (basis-dependent) they are ${pn} above all of them.${tiedNote}`;
   }
-  return `Not shown: key projections are not significantly denser than ${failing.join(', ')} in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron they are ${pn} above all others.`;
+  return `Not shown: key projections are not significantly denser than ${failing.join(', ')} in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron (basis-dependent) they are ${pn} above all testable others.${tiedNote}`;
 }
 
 /**

@@ -44,30 +44,55 @@ export function topIndices(values: ArrayLike<number>, count: number): number[] {
   return idx.slice(0, count);
 }
 
-/** Keeps the top `fraction` of `scores` (one module's (layers, W) scores) per layer or globally. */
-function maskFromScores(scores: ArrayLike<number>, layers: number, W: number, fraction: number, ranking: Ranking): Uint8Array {
+/**
+ * The units selected together within one layer of width W: every unit alone, or, when `pairs` gives a
+ * head dim, the rotary pairs (d, d + Dh/2) of each head (pairs.ts: query and key are only defined per
+ * pair, so a selection or a random control that split a pair would measure a basis artefact).
+ */
+export function unitGroups(W: number, pairs: number | null): number[][] {
+  if (pairs === null) return Array.from({ length: W }, (_, w) => [w]);
+  if (pairs % 2 || W % pairs) throw new Error(`rotary pairs: head dim ${pairs} must be even and divide the width ${W}`);
+  const out: number[][] = [];
+  for (let w = 0; w < W; w++) if (w % pairs < pairs / 2) out.push([w, w + pairs / 2]);
+  return out;
+}
+
+/** The head dim to pair a module's units by: `pairs` for query and key, null for the others. */
+export function pairingOf(module: NeuronModule, pairs: number | null): number | null {
+  return pairs !== null && (module === 'query' || module === 'key') ? pairs : null;
+}
+
+/** Keeps the top `fraction` of the groups of `scores` (one module's (layers, W) scores) per layer or globally. */
+function maskFromScores(scores: ArrayLike<number>, layers: number, W: number, fraction: number, ranking: Ranking, groups: number[][]): Uint8Array {
   const keep = new Uint8Array(layers * W);
+  // A group's score: the mean of its units' scores (equal within a pair of paired scores).
+  const groupScores = (l: number) => groups.map((g) => g.reduce((a, w) => a + scores[l * W + w]!, 0) / g.length);
   if (ranking === 'global') {
-    for (const i of topIndices(scores, keepCount(layers * W, fraction))) keep[i] = 1;
+    const all = Array.from({ length: layers }, (_, l) => groupScores(l)).flat();
+    for (const i of topIndices(all, keepCount(all.length, fraction))) {
+      const l = Math.floor(i / groups.length);
+      for (const w of groups[i % groups.length]!) keep[l * W + w] = 1;
+    }
     return keep;
   }
-  const k = keepCount(W, fraction);
+  const k = keepCount(groups.length, fraction);
   for (let l = 0; l < layers; l++) {
-    const row = Array.prototype.slice.call(scores, l * W, (l + 1) * W) as number[];
-    for (const i of topIndices(row, k)) keep[l * W + i] = 1;
+    for (const i of topIndices(groupScores(l), k)) for (const w of groups[i]!) keep[l * W + w] = 1;
   }
   return keep;
 }
 
 /**
  * The top `fraction` of a module type's neurons by `scores` (N, the whole layout's overall scores),
- * ranked per layer or globally.
+ * ranked per layer or globally; with `pairs` (a head dim) query and key are selected in whole rotary
+ * pairs (the fraction then counts pairs).
  */
-export function selectTop(layout: NeuronLayout, module: NeuronModule, scores: ArrayLike<number>, method: string, fraction: number, ranking: Ranking): Selection {
+export function selectTop(layout: NeuronLayout, module: NeuronModule, scores: ArrayLike<number>, method: string, fraction: number, ranking: Ranking, pairs: number | null = null): Selection {
   if (scores.length !== layout.total) throw new Error(`selection: ${scores.length} scores for ${layout.total} neurons`);
   const start = layout.starts[module];
   const own = Array.prototype.slice.call(scores, start, start + moduleSize(layout, module)) as number[];
-  return { module, method, ranking, fraction, seed: null, keep: maskFromScores(own, layout.numLayers, layout.widths[module], fraction, ranking) };
+  const W = layout.widths[module];
+  return { module, method, ranking, fraction, seed: null, keep: maskFromScores(own, layout.numLayers, W, fraction, ranking, unitGroups(W, pairingOf(module, pairs))) };
 }
 
 /**
@@ -78,7 +103,8 @@ export function selectTop(layout: NeuronLayout, module: NeuronModule, scores: Ar
 export function selectRandom(layout: NeuronLayout, module: NeuronModule, fraction: number, ranking: Ranking, seed: number): Selection {
   const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(module)));
   const draws = Float64Array.from({ length: moduleSize(layout, module) }, () => rand());
-  return { module, method: 'random', ranking, fraction, seed, keep: maskFromScores(draws, layout.numLayers, layout.widths[module], fraction, ranking) };
+  const W = layout.widths[module];
+  return { module, method: 'random', ranking, fraction, seed, keep: maskFromScores(draws, layout.numLayers, W, fraction, ranking, unitGroups(W, null)) };
 }
 
 /** Kept neurons in each layer of a selection (layers). */
@@ -95,17 +121,21 @@ export function perLayerCounts(layout: NeuronLayout, s: Selection): number[] {
  * A random selection matched layer by layer to `target`: in every layer, as many neurons as the target
  * keeps there, drawn uniformly (the top of seeded uniform draws, one stream per (seed, module, layer)).
  * This is the control a score-based selection is tested against: a method that merely prefers some
- * layers (e.g. the last) cannot beat it by that preference alone. With ranking 'layer' every layer keeps
+ * layers (e.g. the last) cannot beat it by that preference alone. With `pairs` (a head dim), query and
+ * key controls are drawn in whole rotary pairs, as the selections they match are made. With ranking 'layer' every layer keeps
  * the same count, so the activation and IG selections share one set of random controls.
  */
-export function selectRandomMatched(layout: NeuronLayout, target: Selection, seed: number): Selection {
+export function selectRandomMatched(layout: NeuronLayout, target: Selection, seed: number, pairs: number | null = null): Selection {
   const W = layout.widths[target.module];
+  const groups = unitGroups(W, pairingOf(target.module, pairs));
+  const size = groups[0]!.length;
   const counts = perLayerCounts(layout, target);
   const keep = new Uint8Array(layout.numLayers * W);
   counts.forEach((k, l) => {
+    if (k % size) throw new Error(`random control: layer ${l} of the ${target.module} selection keeps ${k} units, not whole groups of ${size}`);
     const rand = rng(mixSeed(seed, NEURON_MODULES.indexOf(target.module), l));
-    const draws = Float64Array.from({ length: W }, () => rand());
-    for (const i of topIndices(draws, k)) keep[l * W + i] = 1;
+    const draws = Float64Array.from({ length: groups.length }, () => rand());
+    for (const i of topIndices(draws, k / size)) for (const w of groups[i]!) keep[l * W + w] = 1;
   });
   return { module: target.module, method: 'random', ranking: target.ranking, fraction: target.fraction, seed, keep };
 }

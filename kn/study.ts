@@ -182,7 +182,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const needPredictions = !o.precomputed && (o.target !== 'true' || o.targetAgreement);
   const scoredPred = needPredictions ? argmaxRows(await classifierLogits(model, head, scored, o.batching), C) : new Int32Array(0);
   const igOptions = { steps: o.steps, rule: o.rule, internalBatch: o.internalBatch, maxLength, positions: o.positions, onProgress: progress('integrated gradients') };
-  const igRecords = targetRecords(scored, scoredPred, o.target);
+  const igRecords = o.precomputed ? scored : targetRecords(scored, scoredPred, o.target);
   if (!igRecords.length) throw new Error(`IG target '${o.target}': no scored example qualifies (none is classified correctly)`);
   const ig = o.precomputed?.ig ?? await timed('ig', () => igScores(model, head, igRecords, o.classNames, { ...igOptions, meta: { ...meta, target: o.target } }));
   const igUsed = paired(o.normalise ? normaliseExamples(ig) : ig);
@@ -210,7 +210,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const unablated = { accuracy: base.accuracy, macro_f1: base.macro_f1 };
   const grid = await timed('ablation', () => ablationGrid(model, head, layout, tested, o.classNames, {
     modules: o.modules, rankings: o.rankings, fractions: o.fractions, seeds: o.seeds, replacement: o.replacement,
-    methods, means: signedMeans, batching: o.batching, onProgress: progress('ablation'),
+    methods, means: signedMeans, batching: o.batching, pairs: o.qk === 'pair' ? headDim : null, onProgress: progress('ablation'),
   }));
   const truth = Int32Array.from(tested, (r) => r.label);
   const tests = ablationTests(grid.cells, truth, { numClasses: C, resamples: o.resamples, seed: o.seed });
@@ -218,9 +218,11 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const edits = o.skipClassEdits
     ? { rows: [], specificity: [] }
     : await timed('class_edits', () => classEdits(model, head, tested, igUsed, {
-      modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, onProgress: progress('class edits'),
+      modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, pairs: o.qk === 'pair' ? headDim : null, onProgress: progress('class edits'),
     }));
-  const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed, undefined, paired(ig));
+  // Under joint scaling query and key IG are equal per rotary pair by construction (pairs.ts).
+  const tied: NeuronModule[] = o.positions === 'cls' ? [] : ['query'];
+  const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed, undefined, paired(ig), tied);
   const familySize = o.rankings.length * o.fractions.length;
   return {
     unablated, rows: grid.rows, tests,

@@ -85,4 +85,16 @@ test('attribute --target picks a class by label; bad targets are one-line errors
   assert.not.ok(existsSync(join(dir, 'bad', 'summary.tsv')));
 });
 
+test('attribute refuses records whose files would collide (with each other or summary.tsv) before any work', () => {
+  for (const [name, fasta] of [['same', '>a/b\nMKT\n>a_b\nGGL\n'], ['summary', '>summary\nMKT\n']] as const) {
+    writeFileSync(join(dir, `${name}.fasta`), fasta);
+    const r = cli('attribute', join(dir, 'clf'), join(dir, `${name}.fasta`), '--out', join(dir, `out-${name}`), '--steps', '2');
+    assert.is(r.status, 1, r.stderr);
+    const lines = errorLines(r.stderr);
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /would write (a_b|summary)\.tsv/);
+    assert.not.ok(existsSync(join(dir, `out-${name}`, 'summary.tsv')));
+  }
+});
+
 test.run();

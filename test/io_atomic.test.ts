@@ -42,9 +42,12 @@ test('a failure midway keeps the old file and removes the temporary one', inTemp
 }));
 
 test('a missing directory is an error and creates nothing', inTempDir(async (dir) => {
-  let failed = false;
-  await writeFileAtomic(join(dir, 'no', 'such', 'f.bin'), [enc('x')]).catch(() => (failed = true));
-  assert.ok(failed);
+  const path = join(dir, 'no', 'such', 'f.bin');
+  let message = '';
+  await writeFileAtomic(path, [enc('x')]).catch((e: Error) => (message = e.message));
+  // The error names the destination as given and the missing folder, not the temporary file.
+  assert.ok(message.startsWith(path) && message.includes('ENOENT') && message.includes(join(dir, 'no', 'such')), message);
+  assert.not.ok(message.includes('.tmp'), message);
   assert.equal(readdirSync(dir), []);
 }));
 

@@ -94,6 +94,37 @@ test('layer-matched random selections keep every layer count, are seeded and dep
   assert.equal(selectRandomMatched(layout, a, 4).keep, selectRandomMatched(layout, b, 4).keep);
 });
 
+test('with rotary pairs, query and key selections and their random controls keep whole pairs (d, d + Dh/2)', () => {
+  const Dh = 8;
+  const scores = Float64Array.from({ length: layout.total }, (_, i) => Math.cos(i * 0.37));
+  const whole = (keep: Uint8Array, W: number) => {
+    for (let i = 0; i < keep.length; i++) {
+      const w = i % W;
+      const partner = w % Dh < Dh / 2 ? i + Dh / 2 : i - Dh / 2;
+      if (keep[i] !== keep[partner]) return false;
+    }
+    return true;
+  };
+  for (const module of ['query', 'key'] as const) {
+    const W = layout.widths[module];
+    for (const ranking of ['layer', 'global'] as const) {
+      for (const fraction of [0.05, 0.2, 0.33]) {
+        const top = selectTop(layout, module, scores, 'ig', fraction, ranking, Dh);
+        assert.ok(whole(top.keep, W), `${module} ${ranking} ${fraction}: the selection splits a pair`);
+        for (const seed of [0, 1]) {
+          const r = selectRandomMatched(layout, top, seed, Dh);
+          assert.ok(whole(r.keep, W), `${module} ${ranking} ${fraction}: the control splits a pair`);
+          assert.equal(perLayerCounts(layout, r), perLayerCounts(layout, top));
+        }
+      }
+    }
+    // The fraction counts pairs: 5% of W/2 = 8 pairs per layer rounds to 0.4, so one pair (two units).
+    assert.equal(perLayerCounts(layout, selectTop(layout, module, scores, 'ig', 0.05, 'layer', Dh)), [2, 2, 2]);
+  }
+  // Other modules are not paired.
+  assert.equal(perLayerCounts(layout, selectTop(layout, 'value', scores, 'ig', 0.2, 'layer', Dh)), [3, 3, 3]);
+});
+
 test('class-edit controls: layer-matched random neurons of the same count, seeded', () => {
   const W = layout.widths.value;
   const neurons = [0, 3, W + 1, 2 * W + 5, 2 * W + 6, 2 * W + 7];

@@ -78,6 +78,7 @@ export function checkFinetuneOptions(o: FinetuneOptions): void {
   }
   if (o.evalStride !== null && o.evalWindow === null) throw new OptionError('eval-stride needs eval-window');
   if (o.evalStride !== null && !(Number.isInteger(o.evalStride) && o.evalStride >= 1)) throw new OptionError(`eval-stride must be an integer >= 1, got ${o.evalStride}`);
+  if (o.evalStride !== null && o.evalWindow !== null && o.evalStride > o.evalWindow) throw new OptionError(`eval-stride ${o.evalStride} is more than eval-window ${o.evalWindow}: residues between windows would never be scored`);
   if (o.evalWindow !== null && o.tokensPerBatch !== null && o.tokensPerBatch < o.evalWindow + 2) {
     throw new OptionError(`tokens-per-batch ${o.tokensPerBatch} cannot hold one window of eval-window ${o.evalWindow} (${o.evalWindow + 2} tokens)`);
   }

@@ -95,7 +95,7 @@ ${ablationTable(r.rows, `Ablations: every neuron of the module type outside the 
 ${densityTables(r.density, `Share of each module type's neurons in the global top ${pct(r.density.topFraction)} (${r.density.topCount} neurons) by integrated gradients; 95% percentile bootstrap over examples (${r.density.resamples} resamples, seed ${r.density.seed}). ${provenance}`)}
 ${contrastTable(r.density, `Key minus each other module type. ${provenance}`)}
 ${sensitivityTable(r.density, `Share of each module type's neurons in the global top set, by top fraction (95% bootstrap intervals). ${provenance}`)}
-${moduleTable(r, `Basis-free: each whole module type zeroed (test metrics) and its IG attribution mass. ${provenance}`)}
+${moduleTable(r, `Each whole module type zeroed (test metrics; basis-free) and its IG attribution mass (the signed sum is basis-free; |mass|, its share and the mean per neuron depend on the unit basis). ${provenance}`)}
 ${completeness}
 <h2>What the top neurons respond to</h2>
 ${cards ? topNeuronsTable(cards, `Top integrated-gradient neurons of each class and module type (${cards.neurons.length} cards, read on ${String(cards.meta.records ?? '')} test records): each card's logo of its top windows (+-7 residues), enrichment of its top windows' classes and EC sub-classes against the set (Fisher, BH q), position or length detector, and the change of its class's probability when it alone is zeroed against a random neuron of the same layer. Full cards: cards/motifs.json. ${provenance}`) : '<p>No neuron cards in this run (--explain-top 0).</p>'}
@@ -103,7 +103,7 @@ ${cards ? topNeuronsTable(cards, `Top integrated-gradient neurons of each class 
 ${classEditTable(r.classEdits, `Each class's top neurons of a module type (by its integrated gradients) set to 0 (suppress) or doubled (amplify); change = relative change of the mean probability; p: one-sided empirical p against layer-matched random neurons of the same count. ${provenance}`)}
 ${specificityTables(r.specificity, meta.classes as string[], `relative change of each class's mean probability on its own examples when the row's class's top neurons are suppressed. ${provenance}`)}
 <h2>Null models</h2>
-${nullsSection(nulls, String(meta.primary_metric))}
+${nullsSection(nulls, String(meta.primary_metric), r.attainable_p)}
 <h2>Provenance</h2>
 ${table('How these numbers were produced', ['field', 'value'], metaRows)}
 </body></html>

@@ -71,7 +71,8 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     density: { top_fraction: r.density.topFraction, cells: density, modules: r.density.modules, mass: r.density.mass, sensitivity: r.density.sensitivity, key_density: r.density.keyDensity },
     density_top_fraction: r.density.topFraction,
     density_modules: r.density.modules,
-    key_statement: r.density.keyStatement,
+    // The tested statement (the pre-2026-12 criterion, key's bootstrap lower bound against the other modules' points, is gone).
+    key_statement: r.density.keyDensity.statement,
     class_edits: r.classEdits.map((c) => ({ ...c, model: meta.model, split: meta.test_split, test_records: meta.test_records, steps: meta.steps })),
     class_edit_specificity: r.specificity,
     refined: r.refined,

@@ -64,7 +64,7 @@ export function moduleTable(r: StudyResult, caption: string): string {
 /** Key minus each other module type. */
 export function contrastTable(d: Density, caption: string): string {
   return table(caption, ['quantity', 'key minus', 'difference', '95% CI', 'p', 'Holm p', 'significant'],
-    d.keyDensity.contrasts.map((c) => [c.quantity === 'share' ? 'share in top set' : 'mean |IG| per neuron', c.other, c.quantity === 'share' ? signed(c.difference) : c.difference.toExponential(2),
+    d.keyDensity.contrasts.map((c) => [c.quantity === 'share' ? 'share in top set' : 'mean |IG| per neuron (basis-dependent)', c.testable ? c.other : `${c.other} (tied by construction: not tested)`, c.quantity === 'share' ? signed(c.difference) : c.difference.toExponential(2),
       c.quantity === 'share' ? `${signed(c.ci_low)} to ${signed(c.ci_high)}` : `${c.ci_low.toExponential(2)} to ${c.ci_high.toExponential(2)}`, fp(c.p_value), fp(c.p_adjusted), c.significant ? 'yes' : 'no']));
 }
 
@@ -81,8 +81,10 @@ export function sensitivityTable(d: Density, caption: string): string {
 
 /** Class edits with their random controls. */
 export function classEditTable(rows: readonly ClassEditRow[], caption: string): string {
-  return table(caption, ['module', 'class', 'edit', 'neurons', 'own p(class) before', 'after', 'change', 'random change (mean)', 'p vs random', 'others p(class) change', 'others p(true) change'],
-    rows.map((r) => [r.module, r.class_name, r.edit, String(r.neurons), f3(r.own_before), f3(r.own_after), signed(r.own_change), signed(r.random_own_change), fp(r.p_value), signed(r.others_change), signed(r.others_true_change)]));
+  const seeds = rows[0]?.random_own_changes.length ?? 0;
+  const note = seeds ? ` With ${seeds} control seeds no p-value is below ${fp(1 / (seeds + 1))} (Holm over a module's ${new Set(rows.map((r) => r.class)).size} classes multiplies it): ${1 / (seeds + 1) * new Set(rows.map((r) => r.class)).size < ALPHA ? 'significance is attainable' : 'no class edit can be called significant in this run; --class-edit-seeds raises the resolution'}.` : ' No random controls were run.';
+  return table(caption + note, ['module', 'class', 'edit', 'neurons', 'own p(class) before', 'after', 'change', 'random change (mean)', 'p vs random', 'Holm p', 'others p(class) change', 'others p(true) change'],
+    rows.map((r) => [r.module, r.class_name, r.edit, String(r.neurons), f3(r.own_before), f3(r.own_after), signed(r.own_change), signed(r.random_own_change), fp(r.p_value), fp(r.p_adjusted), signed(r.others_change), signed(r.others_true_change)]));
 }
 
 /** The specificity matrices of suppression, one table per module type. */
@@ -93,7 +95,7 @@ export function specificityTables(rows: readonly SpecificityRow[], classNames: r
 }
 
 /** The nulls: how many tests each calls significant, and their verdict lines. */
-export function nullsSection(nulls: readonly NullResult[], metric: string): string {
+export function nullsSection(nulls: readonly NullResult[], metric: string, attainable: number): string {
   if (!nulls.length) return '<p>No null models were run (--nulls none).</p>';
   const rows = nulls.map((n) => {
     const primary = n.tests.filter((t) => t.metric === metric);
@@ -101,10 +103,13 @@ export function nullsSection(nulls: readonly NullResult[], metric: string): stri
     return [n.name, f3(n.unablated.accuracy), f3(n.unablated.macro_f1), `${sig} of ${primary.length}`, n.verdicts.key_density.significant ? 'yes' : 'no', n.description];
   });
   const silent = nulls.every((n) => n.tests.every((t) => !t.significant) && !n.verdicts.key_density.significant);
-  const verdict = silent
-    ? 'The instrument stays silent on every null model: no ablation test and no key-density contrast is significant where nothing was learned.'
-    : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
-  return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
+  const testable = attainable < ALPHA;
+  const verdict = !testable
+    ? `Not testable in this run: no ablation test can reach significance (smallest attainable adjusted p ${fp(attainable)}), so the nulls' silence says nothing; run --preset full.`
+    : silent
+      ? 'The instrument stays silent on every null model: no ablation test and no key-density contrast is significant where nothing was learned.'
+      : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
+  return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} and the paired bootstrap interval above 0, on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
 <p class="statement">${esc(verdict)}</p>`;
 }
 
