@@ -39,8 +39,8 @@ esm-kn finetune --resume DIR [--stop-after N] [--quiet]
   --head-lr-mult X (default 1): the head's parameters use lr x X. --eval-window W (default off: the
   first --max-len residues): validation scores a record over W residues as the mean of the logits of
   its W-residue windows at stride S (--eval-stride, default W/2), the last one flush with its end.
-  --shuffle-labels SEED (default off): the training split's labels permuted by a seeded shuffle (the
-  null twin); validation and test keep theirs. Every option is stored in DIR and restored by --resume.`;
+  --shuffle-labels SEED (default off): the training and validation splits' labels permuted by seeded
+  shuffles (the null twin: its checkpoint is chosen without real labels too); the test split keeps its. Every option is stored in DIR and restored by --resume.`;
 
 /** Options every training command takes, for parseArgs. */
 export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {

@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { loadCheckpoint } from '../model/checkpoint/node.js';
 import { classifierLogits, disposeClassifier, windowStarts } from '../model/classifier.js';
 import { initHead } from '../model/head.js';
+import { mixSeed } from '../model/batching.js';
 import { balancedClassWeights, classWeightsFor, loadSplitData, shuffleLabels, sqrtClassWeights } from '../train/data.js';
 import { evaluateClassifier, loadClassifier } from '../train/evaluate.js';
 import { finetune, resumeFinetune } from '../train/finetune.js';
@@ -164,7 +165,9 @@ test('the recipe options are stored in the run and its provenance, and --resume 
   const split = await loadSplitData(data, 'ec', 0);
   const shuffled = shuffleLabels(split.parts.train, 2);
   const relabelled = shuffled.filter((x, i) => x.label !== split.parts.train[i]!.label).length;
-  assert.equal(r.shuffle_labels, { seed: 2, split: 'train', records: split.parts.train.length, relabelled });
+  const validShuffled = shuffleLabels(split.parts.valid, mixSeed(2, 1));
+  const validRelabelled = validShuffled.filter((x, i) => x.label !== split.parts.valid[i]!.label).length;
+  assert.equal(r.shuffle_labels, { seed: 2, split: 'train and valid', records: split.parts.train.length, relabelled, valid_records: split.parts.valid.length, valid_relabelled: validRelabelled });
   assert.ok(relabelled > 0);
   assert.equal(r.class_weight_values, Array.from(sqrtClassWeights(shuffled, 7)));
   assert.is(json.provenance.resumes.length, 1);
@@ -192,10 +195,12 @@ test('checkpoint choice and evaluate --eval-window score with windows as evaluat
   const clf = await loadClassifier(best);
   const records = (await loadSplitData(data, 'ec', 0)).parts.valid;
   const want = await evaluateClassifier(clf.model, clf.head, records, clf.labels, { batchSize: 32, maxLength: 1022, window: { size: 10, stride: 5 } });
-  // Checkpoint choice scored the validation split with the run's window (16, stride 5).
+  // Checkpoint choice scored the validation split with the run's window (16, stride 5), on the
+  // validation labels the run's --shuffle-labels 2 shuffled.
   const chosen = (await loadCheckpoint(best)).meta.metrics as { loss: number };
-  const windowed = await evaluateClassifier(clf.model, clf.head, records, clf.labels, { batchSize: 16, maxLength: 12, window: { size: 16, stride: 5 } });
-  const firstOnly = await evaluateClassifier(clf.model, clf.head, records, clf.labels, { batchSize: 16, maxLength: 12 });
+  const runValid = shuffleLabels(records, mixSeed(2, 1));
+  const windowed = await evaluateClassifier(clf.model, clf.head, runValid, clf.labels, { batchSize: 16, maxLength: 12, window: { size: 16, stride: 5 } });
+  const firstOnly = await evaluateClassifier(clf.model, clf.head, runValid, clf.labels, { batchSize: 16, maxLength: 12 });
   disposeClassifier(clf);
   assert.ok(Math.abs(chosen.loss - windowed.loss) < 1e-9, `best/ validation loss ${chosen.loss} vs windowed ${windowed.loss}`);
   assert.ok(Math.abs(chosen.loss - firstOnly.loss) > 1e-6, 'and not the first-window loss');

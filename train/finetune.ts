@@ -9,7 +9,7 @@
  */
 import { crossEntropy, dropoutSeed, initEngine, keep, type Tensor, tensor } from '../engine/index.js';
 import type { ProjectCheckpoint } from '../model/checkpoint/node.js';
-import { type Sampler, SAMPLERS, type TokenBatch, encodePlan, epochPlans } from '../model/batching.js';
+import { type Sampler, SAMPLERS, type TokenBatch, encodePlan, epochPlans, mixSeed } from '../model/batching.js';
 import { CORPUS_TASK, TASKS } from '../data/dataset.js';
 import { disposeModel } from '../model/esm.js';
 import { type ClassifierHead, type Pooling, headFromTensors, initHead } from '../model/head.js';
@@ -147,23 +147,31 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
   return { task, release: () => weights?.dispose() };
 }
 
-/** The run's data: the training split's labels shuffled when o.shuffleLabels is set, the rest untouched. */
+/**
+ * The run's data. With o.shuffleLabels (the null twin) the training and validation labels are shuffled
+ * (validation with its own stream), the test split untouched: a twin whose checkpoint were chosen and
+ * early-stopped on real validation labels would carry a little real-label signal into the control.
+ */
 export function finetuneData(o: Pick<FinetuneOptions, 'shuffleLabels'>, data: SplitData): SplitData {
   if (o.shuffleLabels === null) return data;
-  return { ...data, parts: { ...data.parts, train: shuffleLabels(data.parts.train, o.shuffleLabels) } };
+  return { ...data, parts: { ...data.parts, train: shuffleLabels(data.parts.train, o.shuffleLabels), valid: shuffleLabels(data.parts.valid, mixSeed(o.shuffleLabels, 1)) } };
 }
 
 /** Provenance of the fine-tuning recipe's options (esm-kn.json's provenance.recipe). */
 function recipeProvenance(o: FinetuneOptions, data: SplitData, trainData: SplitData): Record<string, unknown> {
   const weights = classWeightsFor(o.classWeights, trainData.parts.train, data.dataset.classNames.length);
   const relabelled = trainData.parts.train.filter((r, i) => r.label !== data.parts.train[i]!.label).length;
+  const validRelabelled = trainData.parts.valid.filter((r, i) => r.label !== data.parts.valid[i]!.label).length;
   return {
     class_weights: o.classWeights,
     class_weight_values: weights ? Array.from(weights) : null,
     sampler: o.sampler,
     head_lr_mult: o.headLrMult,
     eval_window: evalWindowOf(o) ?? null,
-    shuffle_labels: o.shuffleLabels === null ? null : { seed: o.shuffleLabels, split: 'train', records: trainData.parts.train.length, relabelled },
+    shuffle_labels: o.shuffleLabels === null ? null : {
+      seed: o.shuffleLabels, split: 'train and valid', records: trainData.parts.train.length, relabelled,
+      valid_records: trainData.parts.valid.length, valid_relabelled: validRelabelled,
+    },
   };
 }
 
@@ -173,7 +181,7 @@ async function run(o: FinetuneOptions, parts: FinetuneParts, provenance: Record<
   const w = evalWindowOf(o);
   control.log?.(`class weights ${o.classWeights}, sampler ${o.sampler}, head lr x ${o.headLrMult}, validation on ` +
     `${w ? `windows of ${w.size} residues (stride ${w.stride})` : `the first ${o.maxLength} residues`}` +
-    `${o.shuffleLabels === null ? '' : `, training labels shuffled (seed ${o.shuffleLabels})`}`);
+    `${o.shuffleLabels === null ? '' : `, training and validation labels shuffled (seed ${o.shuffleLabels})`}`);
   try {
     return await runTask('finetune', task, o, provenance, resume, control);
   } finally {
