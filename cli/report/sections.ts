@@ -15,6 +15,8 @@ import { table } from './table.js';
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
+/** An absolute change of a probability, in percentage points. */
+const pp = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pp` : '-');
 const fp = (p: number): string => (!Number.isFinite(p) ? '-' : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
 /** A red banner when the test sample is too small to carry verdicts, or no verdict is attainable. */
@@ -128,8 +130,8 @@ export function topNeuronsTable(x: Explanations, caption: string): string {
       c.classes.join(', '), c.module, String(c.layer), String(c.index), c.score.toExponential(2),
       { html: `<a href="${esc(file)}"><code>${esc(c.consensus)}</code></a>` },
       enr(best(c, 'class')), enr(best(c, 'subclass')), c.detector.kind ?? '-',
-      z ? `${signed(z.change)} vs ${signed(z.random.change)}` : '-',
+      z ? `${pp(z.change)} vs ${pp(z.random.change)}` : '-',
     ];
   });
-  return table(caption, ['top for', 'module', 'layer', 'index', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: p(class) change vs random'], rows);
+  return table(caption, ['top for', 'module', 'layer', 'index', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: mean p(class) change vs a random neuron (percentage points)'], rows);
 }
