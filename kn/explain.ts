@@ -269,7 +269,9 @@ export async function neuronCards(
     attribution: method === 'ig',
     onProgress: (done, total) => o.onProgress?.('positions', done, total),
   }, (e) => {
-    const len = records[e.record]!.sequence.length;
+    // The residues read (the first --max-len), not the full length: regions, bins and the length
+    // correlation describe what the model saw; on a cropped record the true C-terminus is unobserved.
+    const len = e.residues;
     neurons.forEach((_, k) => {
       const a = e.activations.subarray(k * e.residues, (k + 1) * e.residues);
       acc[k]!.add(e.record, len, a, e.attributions?.subarray(k * e.residues, (k + 1) * e.residues));
@@ -320,6 +322,7 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
     meta: {
       scores_method: scores.method, window_method: o.method ?? 'activation', records: records.length, top_per_class_and_module: o.top ?? 2,
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
+      positions: `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
       zero_records_per_class: o.zeroRecords ?? 32, seed: o.seed ?? 0, cluster_threshold: o.clusterThreshold ?? 0.8,
     },
   };
