@@ -8,13 +8,12 @@
  * Axis letters: R records, C classes, N neurons.
  */
 import type { TaskRecord } from '../data/dataset.js';
-import { rng } from '../engine/index.js';
 import { mixSeed } from '../model/batching.js';
-import { type EsmModel, NEURON_MODULES, type NeuronModule } from '../model/esm.js';
+import type { EsmModel, NeuronModule } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { type EvalBatching, classifierLogits, softmaxRows } from '../model/classifier.js';
 import { editHook, scaleEdit } from './ablate.js';
-import { type NeuronLayout, moduleSize } from './layout.js';
+import type { NeuronLayout } from './layout.js';
 import { type NeuronScores, classScores, examplesByClass } from './scores.js';
 import { type Selection, selectRandomMatched, selectTop } from './select.js';
 import { empiricalPValue, holm } from './stats.js';
@@ -140,8 +139,6 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
   for (const module of o.modules) {
-    const start = layout.starts[module];
-    const size = moduleSize(layout, module);
     for (let c = 0; c < C; c++) {
       if (!scored[c]) continue;
       // The class's top neurons of the module type, over all layers (whole rotary pairs of query and key).

@@ -12,7 +12,6 @@ import { banner, classEditTable, topNeuronsTable, contrastTable, methodSection, 
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
-const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
 
 /** The ablation grid as rows: score-based selections as they are, random ones as mean (min-max) over seeds. */
 function ablationTable(rows: readonly AblationRow[], caption: string): string {
