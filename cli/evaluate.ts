@@ -8,7 +8,7 @@ import { argmaxRows, formatMetrics } from '../data/metrics.js';
 import { readDataFile } from '../data/files.node.js';
 import { FormatError } from '../io/errors.js';
 import { defaultDataFile, splitDataset } from '../train/data.js';
-import { disposeClassifier } from '../model/classifier.js';
+import { type EvalWindow, describeReading, disposeClassifier, modelReading } from '../model/classifier.js';
 import { classifierTask, evaluateClassifier, loadClassifier } from '../train/evaluate.js';
 import { evalWindowOf } from '../train/finetune.js';
 import { UsageError, intOption, numOption, optionalInt, parseArgs } from './args.js';
@@ -23,10 +23,12 @@ export const EVALUATE_USAGE = `esm-kn evaluate MODEL DATA [--task ec|enzyme|ec+n
   --task defaults to the model's own task. Records outside the task (e.g. non-enzymes for ec) are left
   out and counted. --split picks a part of the split finetune uses: the committed split when DATA is
   the repo's file, else the stratified split by --split-seed (default: the model's). Default: all.
-  A record keeps its first --max-len residues; with --eval-window W one longer than W residues is
-  scored as the mean of the logits of its W-residue windows at stride S (--eval-stride, default W/2),
-  the last window flush with its end (then --max-len does not apply, and --baselines see whole
-  sequences).
+  By default a record is read as the model was validated when fine-tuned (its stored reading: the
+  first N residues, or the mean over windows covering the whole sequence); a model without one keeps
+  its first 1022 residues. --max-len N keeps the first N residues; with --eval-window W one longer than
+  W residues is scored as the mean of the logits of its W-residue windows at stride S (--eval-stride,
+  default W/2), the last window flush with its end (then --max-len does not apply, and --baselines see
+  whole sequences).
   --baselines (with --split test or valid): also the baselines of 'esm-kn baseline' on the same records
   and crop, and every method (the model too) on the remote records alone: those whose most similar
   training sequence (3-mer cosine) is below --remote-below.`;
@@ -46,18 +48,22 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`evaluate: --split ${split} is not one of ${SPLITS.join(', ')}`);
   const taskArg = p.values.get('task');
   if (taskArg !== undefined && !(TASK_NAMES as readonly string[]).includes(taskArg)) throw new UsageError(`evaluate: --task ${taskArg} is not one of ${TASK_NAMES.join(', ')}`);
-  const maxLength = intOption(p, 'max-len', 1022, 1, 'evaluate');
+  let maxLength = intOption(p, 'max-len', 1022, 1, 'evaluate');
   const tokenBudget = p.values.has('tokens-per-batch') ? intOption(p, 'tokens-per-batch', 0, 3, 'evaluate') : undefined;
   const batchSize = p.values.has('batch-size') || tokenBudget === undefined ? intOption(p, 'batch-size', 32, 1, 'evaluate') : undefined;
   if (maxLength > 1022) throw new UsageError(`evaluate: --max-len ${maxLength} is more than the 1022 residues ESM-2 takes`);
-  const window = evalWindowOf({ evalWindow: optionalInt(p, 'eval-window', 1, 'evaluate'), evalStride: optionalInt(p, 'eval-stride', 1, 'evaluate') });
+  let window: EvalWindow | undefined = evalWindowOf({ evalWindow: optionalInt(p, 'eval-window', 1, 'evaluate'), evalStride: optionalInt(p, 'eval-stride', 1, 'evaluate') });
   if (window && window.stride > window.size) throw new UsageError(`evaluate: --eval-stride ${window.stride} is more than --eval-window ${window.size}: residues between windows would never be scored`);
   if (p.values.has('eval-stride') && !window) throw new UsageError('evaluate: --eval-stride needs --eval-window');
   if (window && window.size > 1022) throw new UsageError(`evaluate: --eval-window ${window.size} is more than the 1022 residues ESM-2 takes`);
-  const residues = window?.size ?? maxLength;
-  if (tokenBudget !== undefined && tokenBudget < residues + 2) {
-    throw new UsageError(`evaluate: --tokens-per-batch ${tokenBudget} cannot hold one sequence of ${window ? '--eval-window' : '--max-len'} ${residues} (${residues + 2} tokens)`);
-  }
+  const checkBudget = (what: string): void => {
+    const residues = window?.size ?? maxLength;
+    if (tokenBudget !== undefined && tokenBudget < residues + 2) {
+      throw new UsageError(`evaluate: --tokens-per-batch ${tokenBudget} cannot hold one sequence of ${what} ${residues} (${residues + 2} tokens)`);
+    }
+  };
+  checkBudget(window ? '--eval-window' : '--max-len');
+  const explicitReading = p.values.has('max-len') || window !== undefined;
 
   const withBaselines = p.flags.has('baselines');
   if (withBaselines && (split === 'all' || split === 'train')) throw new UsageError('evaluate: --baselines needs --split test or valid (the baselines learn from the train split)');
@@ -68,6 +74,12 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
   await initEngine();
   const clf = await loadClassifier(modelArg);
   try {
+    const reading = explicitReading ? null : modelReading(clf.checkpoint.meta);
+    if (reading) {
+      maxLength = reading.maxLength;
+      window = reading.window ?? undefined;
+      checkBudget(`the model's reading (${describeReading(reading)}) of`);
+    }
     const task = (taskArg as TaskName | undefined) ?? classifierTask(clf) ?? 'ec';
     const names = taskSpec(task).classNames;
     if (names.join('\n') !== clf.labels.join('\n')) {
@@ -96,7 +108,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
     }
     if (p.flags.has('json')) {
       console.log(JSON.stringify({
-        model: clf.checkpoint.path, data: data.file, data_sha256: data.sha256, task, split, split_source: splitSource, eval_window: window ?? null,
+        model: clf.checkpoint.path, data: data.file, data_sha256: data.sha256, task, split, split_source: splitSource, eval_window: window ?? null, max_len: window ? null : maxLength, reading: reading ? 'model' : explicitReading ? 'options' : 'default',
         records: records.length, left_out: leftOut, left_out_total: leftOut.reduce((a, l) => a + l.count, 0),
         loss: r.loss, ...r.metrics,
         ...(comparison ? { remote_threshold: threshold, remote_records: comparison.view.remote.length, comparison: comparison.rows.map(({ metrics: _m, ...x }) => x) } : {}),
@@ -105,7 +117,8 @@ export async function evaluateCommand(argv: readonly string[]): Promise<void> {
     }
     console.log(`model ${clf.checkpoint.path}`);
     console.log(`data ${data.file}, task ${task}, split ${split}${splitSource ? ` (${splitSource})` : ''}: ${records.length} records`);
-    if (window) console.log(`window-averaged scoring: windows of ${window.size} residues, stride ${window.stride}`);
+    if (window) console.log(`window-averaged scoring: windows of ${window.size} residues, stride ${window.stride}${reading ? " (the model's reading)" : ''}`);
+    else if (maxLength < 1022) console.log(`records read on their first ${maxLength} residues${reading ? " (the model's reading)" : ''}`);
     for (const line of describeLeftOut(dataset)) console.log(`  left out: ${line}`);
     console.log(`loss ${r.loss.toFixed(4)}`);
     console.log(formatMetrics(r.metrics));

@@ -11,7 +11,7 @@ import { FormatError } from '../io/errors.js';
 import type { BatchRecord } from '../model/batching.js';
 import { loadCheckpoint } from '../model/checkpoint/node.js';
 import type { LoadedCheckpoint } from '../model/checkpoint/load.js';
-import { classifierProbabilities, disposeClassifier, uploadClassifier } from '../model/classifier.js';
+import { type EvalBatching, classifierProbabilities, describeReading, disposeClassifier, modelReading, uploadClassifier } from '../model/classifier.js';
 import { resolveModel } from '../model/assets.node.js';
 import { MAX_RESIDUES } from '../model/tokenizer.js';
 import { UsageError, intOption, parseArgs } from './args.js';
@@ -20,10 +20,13 @@ import { type EncodedRecord, RECORD_OPTIONS, readEncodedRecords, recordOptions }
 
 /** Usage text (esm-kn --help). */
 export const PREDICT_USAGE = `esm-kn predict MODEL FASTA [--out FILE.tsv|FILE.jsonl] [--truncate] [--unknown-as-unk]
-                   [--toks-per-batch 4096] [--quiet]
+                   [--toks-per-batch 4096] [--whole] [--quiet]
   MODEL   a classifier: an esm-kn folder written by finetune, an export of one (any of the three formats), or 'default'
   One row per record: id, predicted, then the probability of each class (columns named by the class labels).
-  TSV on stdout without --out; --out FILE.jsonl writes {"id", "predicted", "probabilities": {label: p}} per line.`;
+  TSV on stdout without --out; --out FILE.jsonl writes {"id", "predicted", "probabilities": {label: p}} per line.
+  Records are read as the model was validated when fine-tuned (its stored reading, as in evaluate: the
+  mean of the logits over windows covering the record, or its first N residues); --whole, or a model
+  without a stored reading, reads every residue in one pass.`;
 
 /** Loads a checkpoint and refuses one without a classification head, naming the model. */
 export async function loadClassifierCheckpoint(modelArg: string, command: string): Promise<LoadedCheckpoint> {
@@ -65,7 +68,7 @@ export function predictionLines(ids: readonly string[], labels: readonly string[
 /** Runs the command. */
 export async function predictCommand(argv: readonly string[]): Promise<void> {
   const cmd = 'predict';
-  const p = parseArgs(argv, { out: { kind: 'value' }, ...RECORD_OPTIONS, 'toks-per-batch': { kind: 'value' }, quiet: { kind: 'flag' } }, cmd);
+  const p = parseArgs(argv, { out: { kind: 'value' }, ...RECORD_OPTIONS, 'toks-per-batch': { kind: 'value' }, quiet: { kind: 'flag' }, whole: { kind: 'flag' } }, cmd);
   if (p.positional.length !== 2) throw new UsageError(`${cmd}: needs MODEL FASTA\n${PREDICT_USAGE}`);
   const [modelArg, fasta] = p.positional as [string, string];
   const out = p.values.get('out');
@@ -82,7 +85,12 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
     // A record longer than the budget gets a batch of its own, as in extract.
     // A loop, not a spread: a proteome-sized FASTA overflows the call stack of Math.max(...xs).
     const tokenBudget = records.reduce((m, r) => Math.max(m, r.sequence.length + 2), budget);
-    const probs = await classifierProbabilities(clf, records, { tokenBudget, maxLength }, progressBar(cmd, p.flags.has('quiet')));
+    const reading = p.flags.has('whole') ? null : modelReading(ckpt.meta);
+    const batching: EvalBatching = !reading ? { tokenBudget, maxLength }
+      : reading.window ? { tokenBudget: Math.max(budget, reading.window.size + 2), maxLength, window: reading.window }
+      : { tokenBudget: Math.max(budget, reading.maxLength + 2), maxLength: reading.maxLength };
+    if (reading && !p.flags.has('quiet')) process.stderr.write(`${cmd}: records read as the model was validated: ${describeReading(reading)} (--whole reads every residue in one pass)\n`);
+    const probs = await classifierProbabilities(clf, records, batching, progressBar(cmd, p.flags.has('quiet')));
     const text = `${predictionLines(records.map((r) => r.id), clf.labels, probs, format).join('\n')}\n`;
     if (out) await writeFileAtomic(out, [new TextEncoder().encode(text)]);
     else process.stdout.write(text);

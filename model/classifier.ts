@@ -75,6 +75,49 @@ export interface EvalWindow {
 }
 
 /**
+ * How a classifier reads a sequence, as it was validated when fine-tuned: its first `maxLength`
+ * residues, or (with `window`) the mean of the logits of windows covering the whole sequence.
+ * Commands that score a model (evaluate, predict, the study) default to it, so a model is read in the
+ * regime its checkpoint was chosen in.
+ */
+export interface ModelReading {
+  /** Residues kept per record when there is no window. */
+  readonly maxLength: number;
+  readonly window: EvalWindow | null;
+}
+
+/**
+ * The model's reading from its checkpoint metadata: `inference` ({max_len, window: {size, stride} |
+ * null}, written by fine-tuning), else the recipe's validation window (provenance.recipe.eval_window,
+ * from runs before `inference` was stored) with the run's max length; null when neither is there.
+ */
+export function modelReading(meta: Readonly<Record<string, unknown>>): ModelReading | null {
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1022;
+  const windowOf = (v: unknown): EvalWindow | null | undefined => {
+    if (v === null) return null;
+    const w = v as { size?: unknown; stride?: unknown } | undefined;
+    return w && isInt(w.size) && isInt(w.stride) ? { size: w.size, stride: w.stride } : undefined;
+  };
+  const inf = meta.inference as { max_len?: unknown; window?: unknown } | undefined;
+  if (inf && isInt(inf.max_len)) {
+    const window = windowOf(inf.window ?? null);
+    if (window !== undefined) return { maxLength: inf.max_len, window };
+  }
+  const prov = meta.provenance as { recipe?: { eval_window?: unknown }; command_line?: unknown } | undefined;
+  const window = windowOf(prov?.recipe?.eval_window);
+  if (!window) return null;
+  const line = Array.isArray(prov?.command_line) ? (prov.command_line as unknown[]) : [];
+  const i = line.indexOf('--max-len');
+  const maxLength = i >= 0 ? Number(line[i + 1]) : window.size;
+  return { maxLength: isInt(maxLength) ? maxLength : window.size, window };
+}
+
+/** One line naming a reading, for logs and reports. */
+export function describeReading(r: ModelReading): string {
+  return r.window ? `the mean of ${r.window.size}-residue windows at stride ${r.window.stride}` : `the first ${r.maxLength} residues`;
+}
+
+/**
  * Residue offsets of the windows covering a sequence of `length` residues: 0, S, 2S, ... while a
  * window ends before the sequence does, then length - W (flush with the end, after every other start).
  * A sequence of at most W residues has one window at 0.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCheckpoint } from '../model/checkpoint/node.js';
-import { classifierLogits, disposeClassifier, windowStarts } from '../model/classifier.js';
+import { classifierLogits, classifierProbabilities, disposeClassifier, modelReading, windowStarts } from '../model/classifier.js';
 import { initHead } from '../model/head.js';
 import { mixSeed } from '../model/batching.js';
 import { balancedClassWeights, classWeightsFor, loadSplitData, shuffleLabels, sqrtClassWeights } from '../train/data.js';
@@ -210,6 +210,54 @@ test('checkpoint choice and evaluate --eval-window score with windows as evaluat
   for (const flag of ['--class-weights none|balanced|sqrt', '--sampler shuffle|balanced', '--head-lr-mult 1', '--eval-window W [--eval-stride S]', '--shuffle-labels SEED']) {
     assert.ok(help.stdout.includes(flag), `--help lists ${flag}`);
   }
+});
+
+test('modelReading: the stored inference reading, else the recipe window of older runs, else none', () => {
+  assert.equal(modelReading({ inference: { max_len: 256, window: { size: 256, stride: 128 } } }), { maxLength: 256, window: { size: 256, stride: 128 } });
+  assert.equal(modelReading({ inference: { max_len: 64, window: null } }), { maxLength: 64, window: null });
+  const older = { provenance: { command_line: ['esm-kn', 'finetune', '--max-len', '200'], recipe: { eval_window: { size: 100, stride: 50 } } } };
+  assert.equal(modelReading(older), { maxLength: 200, window: { size: 100, stride: 50 } });
+  assert.is(modelReading({ provenance: { recipe: { eval_window: null } } }), null);
+  assert.is(modelReading({}), null);
+  // A malformed reading is ignored rather than trusted.
+  assert.is(modelReading({ inference: { max_len: 0, window: null } }), null);
+  assert.is(modelReading({ inference: { max_len: 64, window: { size: 2000, stride: 1 } } }), null);
+});
+
+test('evaluate and predict read a model as it was validated (its stored window) unless told otherwise', async () => {
+  const best = join(dir, 'whole', 'best');
+  const meta = (await loadCheckpoint(best)).meta;
+  assert.equal(meta.inference, { max_len: 12, window: { size: 16, stride: 5 } });
+  assert.equal(modelReading(meta), { maxLength: 12, window: { size: 16, stride: 5 } });
+  const r = cli('evaluate', best, data, '--split', 'valid', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { eval_window: unknown; reading: string; loss: number };
+  assert.equal(got.eval_window, { size: 16, stride: 5 });
+  assert.is(got.reading, 'model');
+  const clf = await loadClassifier(best);
+  const records = (await loadSplitData(data, 'ec', 0)).parts.valid;
+  const want = await evaluateClassifier(clf.model, clf.head, records, clf.labels, { batchSize: 32, maxLength: 1022, window: { size: 16, stride: 5 } });
+  assert.ok(Math.abs(got.loss - want.loss) < 1e-9, `loss ${got.loss} vs windowed ${want.loss}`);
+  const explicit = JSON.parse(cli('evaluate', best, data, '--split', 'valid', '--max-len', '1022', '--json').stdout) as { reading: string; eval_window: unknown };
+  assert.is(explicit.reading, 'options');
+  assert.is(explicit.eval_window, null);
+  // predict: the same windows by default, one whole pass with --whole.
+  const long = records.filter((x) => x.sequence.length > 16).slice(0, 4);
+  assert.ok(long.length > 0, 'records longer than the window');
+  const fasta = writeText(dir, 'long.fasta', long.map((x) => `>${x.id}\n${x.sequence}\n`).join(''));
+  const probsOf = (args: string[]): number[][] => {
+    const out = cli('predict', best, fasta, '--quiet', ...args);
+    assert.is(out.status, 0, out.stderr);
+    return out.stdout.trim().split('\n').slice(1).map((line) => line.split('\t').slice(2).map(Number));
+  };
+  const windowedP = await classifierProbabilities(clf, long, { batchSize: 8, maxLength: 1022, window: { size: 16, stride: 5 } });
+  const wholeP = await classifierProbabilities(clf, long, { batchSize: 8, maxLength: 1022 });
+  disposeClassifier(clf);
+  const C = clf.labels.length;
+  const close = (a: number[][], b: Float64Array): boolean => a.every((row, n) => row.every((v, c) => Math.abs(v - b[n * C + c]!) < 1e-5));
+  assert.ok(close(probsOf([]), windowedP), 'predict reads the stored window');
+  assert.ok(close(probsOf(['--whole']), wholeP), 'predict --whole reads every residue');
+  assert.ok(!close(probsOf([]), wholeP), 'and the two differ here');
 });
 
 test.run();

@@ -140,7 +140,7 @@ function classifierTask(o: FinetuneOptions, parts: FinetuneParts, model: ReturnT
       for (const [name, t] of head.params) hp.set(name, { shape: t.shape, data: await t.f32() });
       return {
         config: backbone.config, params, head: { pooling: head.pooling, labels: classNames, params: hp },
-        meta: { task: data.dataset.task, task_description: TASKS[data.dataset.task].description },
+        meta: { task: data.dataset.task, task_description: TASKS[data.dataset.task].description, inference: { max_len: o.maxLength, window: evalWindowOf(o) ?? null } },
       };
     },
   };
