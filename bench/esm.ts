@@ -1,14 +1,17 @@
 /**
  * ESM-2 forward throughput at batch 8 x 256 tokens (random weights) for the t6_8M architecture and the
- * embedded default model's shape (4 x 64, `--models t6_8M,default`), ours against PyTorch CPU at full
+ * embedded default model's shape (read from experiments/models/default, `--models t6_8M,default`), ours against PyTorch CPU at full
  * strength on the same shape in the same run (bench/peers/esm_torch.py through lib/torch_peer.ts, when
  * Debian's python3-torch is installed; `--no-peer` skips it). `--t33` also loads the t33_650M
  * architecture and times its forward (`--t33-shape 1x64`, `--t33-repeats 1`: sized for lavapipe).
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { rt } from '../engine/context.js';
 import { type EsmConfig, esm2Config, makeConfig } from '../model/config.js';
 import { disposeModel, uploadModel } from '../model/esm.js';
+import { repoRoot } from '../model/assets.node.js';
 import { initParams } from '../model/params.js';
 import { type Bench, option } from './lib/bench.js';
 import { timeForward } from './lib/runs.js';
@@ -25,22 +28,29 @@ export function torchPeer(mode: 'forward' | 'train', dims: [number, number, numb
 
 /** A model shape the esm and train benches measure. */
 export interface EsmShape {
-  /** Case prefix, e.g. "t6_8M" or "default 4x64". */
+  /** Case prefix, e.g. "t6_8M" or "default 4x96". */
   readonly label: string;
   readonly config: EsmConfig;
 }
 
 /**
  * The shapes of `--models` (comma-separated; default both): "t6_8M" (ESM-2 t6_8M, 6 x 320, 20 heads)
- * and "default" (the embedded default model's shape, 4 x 64, 4 heads).
+ * and "default" (the embedded default model's shape, defaultModelShape).
  */
 export function benchShapes(args: readonly string[]): EsmShape[] {
   const names = (option(args, '--models') ?? 't6_8M,default').split(',');
   return names.map((n) => {
     if (n === 't6_8M') return { label: 't6_8M', config: esm2Config('esm2_t6_8M_UR50D') };
-    if (n === 'default') return { label: 'default 4x64', config: makeConfig({ numLayers: 4, embedDim: 64, attentionHeads: 4, name: 'default-4x64' }) };
+    if (n === 'default') return defaultModelShape();
     throw new Error(`unknown --models entry '${n}' (t6_8M, default)`);
   });
+}
+
+/** The embedded default model's architecture, from its committed esm-kn.json (so the benches follow the model). */
+export function defaultModelShape(): EsmShape {
+  const c = (JSON.parse(readFileSync(join(repoRoot(), 'experiments/models/default/esm-kn.json'), 'utf8')) as { config: EsmConfig }).config;
+  const config = makeConfig({ numLayers: c.numLayers, embedDim: c.embedDim, attentionHeads: c.attentionHeads, ffnDim: c.ffnDim, name: 'default' });
+  return { label: `default ${c.numLayers}x${c.embedDim}`, config };
 }
 
 /** "BxL" of an option, e.g. --t33-shape 4x256. */
@@ -52,7 +62,7 @@ function shapeOption(args: readonly string[], name: string, fallback: string): [
 
 const bench: Bench = {
   name: 'esm',
-  description: 'ESM-2 forward tokens/s at 8x256 (t6_8M and the default 4x64 shape) vs PyTorch CPU (--t33: t33_650M forward)',
+  description: 'ESM-2 forward tokens/s at 8x256 (t6_8M and the default model shape) vs PyTorch CPU (--t33: t33_650M forward)',
   async run(ctx) {
     const B = Number(option(ctx.args, '--batch') ?? 8);
     const L = Number(option(ctx.args, '--length') ?? 256);

@@ -9,12 +9,12 @@
  *
  * `npm run bench -- ig [--json] [--steps 20] [--repeats 1] [--profile] [--fused-only] [--no-peer]
  * [--naive | --no-naive] [--no-check] [--layers N --dim D --heads H --length L]`: without a size, the
- * sweep below (the embedded default model's shape, 4 x 64, and t6_8M's, 6 x 320). Random weights; the
+ * sweep below (the embedded default model's shape, read from its committed config, and t6_8M's, 6 x 320). Random weights; the
  * timing does not depend on them. Before the sweep, a self-check on a tiny model compares the peer's
  * attributions with ours and fails the run when they disagree (`--no-check` skips it).
  *
  * Our naive path (m independent full passes through the engine) stays as a diagnostic log line
- * (fused / naive) at widths up to 64, or with `--naive`; `--profile` prints per-kernel GPU times of the
+ * (fused / naive) at widths up to 96 (the default model's), or with `--naive`; `--profile` prints per-kernel GPU times of the
  * fused runs; `--fused-only` skips every comparison (no row).
  */
 import { rt } from '../engine/context.js';
@@ -32,6 +32,7 @@ import { type Bench, type BenchContext, option } from './lib/bench.js';
 import { agreement, runIgPeer } from './lib/ig_peer.js';
 import { torchPython } from './lib/torch_peer.js';
 import { median } from './lib/timing.js';
+import { defaultModelShape } from './esm.js';
 
 /** One measured shape. */
 export interface IgSize {
@@ -43,11 +44,14 @@ export interface IgSize {
 }
 
 /** The default sweep: the embedded default model's shape at two lengths, and t6_8M's. */
-export const IG_SWEEP: readonly IgSize[] = [
-  { layers: 4, dim: 64, heads: 4, length: 62 },
-  { layers: 4, dim: 64, heads: 4, length: 126 },
-  { layers: 6, dim: 320, heads: 20, length: 62 },
-];
+export function igSweep(): IgSize[] {
+  const { config: c } = defaultModelShape();
+  return [
+    { layers: c.numLayers, dim: c.embedDim, heads: c.attentionHeads, length: 62 },
+    { layers: c.numLayers, dim: c.embedDim, heads: c.attentionHeads, length: 126 },
+    { layers: 6, dim: 320, heads: 20, length: 62 },
+  ];
+}
 
 /** The self-check's tiny model. */
 const CHECK_SIZE: IgSize = { layers: 2, dim: 32, heads: 4, length: 14 };
@@ -191,12 +195,12 @@ const bench: Bench = {
     const one = option(ctx.args, '--layers');
     const sizes: IgSize[] = one
       ? [{ layers: Number(one), dim: Number(option(ctx.args, '--dim') ?? 64), heads: Number(option(ctx.args, '--heads') ?? 4), length: Number(option(ctx.args, '--length') ?? 62) }]
-      : [...IG_SWEEP];
+      : igSweep();
     const withPeer = !ctx.args.includes('--no-peer') && !ctx.args.includes('--fused-only');
     ctx.log(`ig: m=${steps} (+1 baseline row for the completeness check) on ${rt().info.description}`);
     if (withPeer && !ctx.args.includes('--no-check')) await checkAgreement(ctx, steps);
     for (const size of sizes) {
-      const naive = ctx.args.includes('--naive') || (!ctx.args.includes('--no-naive') && size.dim <= 64);
+      const naive = ctx.args.includes('--naive') || (!ctx.args.includes('--no-naive') && size.dim <= 96);
       await measure(ctx, size, steps, repeats, withPeer, naive);
     }
   },

@@ -1,7 +1,7 @@
 /**
  * One command for a GPU machine: `npm run bench -- suite [--json] [--no-peer] [--only matmul,ig]` prints the adapter's
  * description, whether it is a software adapter (engine isSoftwareAdapter: lavapipe, SwiftShader) and
- * its limits, then runs matmul, esm (t6_8M and the default 4x64 shape, and a t33_650M forward), train
+ * its limits, then runs matmul, esm (t6_8M and the default model's shape, and a t33_650M forward), train
  * and ig with repetitions sized for a real GPU: the whole suite should finish within about 8 minutes
  * there (on lavapipe it takes far longer; use the single benches with their defaults instead).
  * Rows keep their bench's name; the peers are the single benches' (tfjs-webgpu on the same adapter,
@@ -43,7 +43,7 @@ export function adapterReport(): string[] {
 /** The bench module (bench/run.ts loads it by name). */
 const bench: Bench = {
   name: 'suite',
-  description: 'matmul, esm (t6_8M, default 4x64, t33_650M), train and ig sized for a real GPU (~8 minutes there); prints the adapter first',
+  description: 'matmul, esm (t6_8M, the default model, t33_650M), train and ig sized for a real GPU (~8 minutes there); prints the adapter first',
   async run(ctx) {
     for (const line of adapterReport()) ctx.log(line);
     if (isSoftwareAdapter(rt().info)) ctx.log('suite: WARNING: this is a software adapter; the suite is sized for a GPU and will run for a long time');

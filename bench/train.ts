@@ -1,6 +1,6 @@
 /**
  * ESM-2 training throughput: one step = forward with LM logits, mean cross-entropy against the input
- * tokens, backward, AdamW; the t6_8M architecture and the default model's shape (4 x 64; `--models`,
+ * tokens, backward, AdamW; the t6_8M architecture and the default model's shape (`--models`,
  * as in esm.ts), random weights, at batch 8 x 256 tokens, ours against PyTorch CPU at full strength on
  * the same step (bench/peers/esm_torch.py train). Live GPU memory is printed
  * before and after the timed steps: a step must release everything it allocates.
@@ -78,7 +78,7 @@ async function trainShape(ctx: BenchContext, { label, config }: EsmShape, B: num
 
 const bench: Bench = {
   name: 'train',
-  description: 'ESM-2 training step (forward, backward, AdamW) tokens/s at 8x256 (t6_8M and the default 4x64 shape) vs PyTorch CPU',
+  description: 'ESM-2 training step (forward, backward, AdamW) tokens/s at 8x256 (t6_8M and the default model shape) vs PyTorch CPU',
   async run(ctx) {
     const B = Number(option(ctx.args, '--batch') ?? 8);
     const L = Number(option(ctx.args, '--length') ?? 256);
