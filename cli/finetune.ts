@@ -2,7 +2,7 @@
  * `esm-kn finetune`: a backbone plus a classification head trained on a labelled task (train/
  * finetune.ts does the work). Also holds the option handling that `esm-kn pretrain` shares.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { rt } from '../engine/index.js';
 import { DEFAULT_TASK, PRETRAIN_TASK_NAMES, TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { type BackboneSpec, type Freeze, FREEZE_MODES } from '../train/backbone.js';
@@ -14,6 +14,7 @@ import type { CommonOptions, RunControl, RunResult } from '../train/run.js';
 import { DECAYS, type Decay } from '../train/schedule.js';
 import { type OptionSpec, type Parsed, UsageError, intOption, numOption, oneOf, optionalInt, parseArgs } from './args.js';
 import { Progress } from './progress.js';
+import { learningCurvesSvg } from './report/curves.js';
 
 export const FINETUNE_USAGE = `esm-kn finetune (--backbone MODEL | --size NAME | --layers N --dim D --heads H) --out DIR
                  [--task ec|enzyme|ec+non] [--data FILE] [--split-seed 0] [--pooling mean|cls]
@@ -105,8 +106,8 @@ export function resumeFolder(p: Parsed, command: string): string {
   return resolve(p.values.get('resume')!);
 }
 
-/** Progress bar and log lines on stderr for a training command. */
-export function cliControl(p: Parsed, command: string, argv: readonly string[]): { control: RunControl; finish: () => void } {
+/** Progress bar and log lines on stderr, and DIR/learning_curves.svg, for a training command. */
+export function cliControl(p: Parsed, command: 'finetune' | 'pretrain', argv: readonly string[]): { control: RunControl; finish: () => void } {
   const quiet = p.flags.has('quiet');
   const tty = Boolean((process.stderr as { isTTY?: boolean }).isTTY);
   // Clears a half-drawn bar line first, so log lines and the bar do not run together.
@@ -114,10 +115,15 @@ export function cliControl(p: Parsed, command: string, argv: readonly string[]):
     if (!quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${command}: ${line}\n`);
   };
   let bar: Progress | null = null;
+  const label = basename(resolve(p.values.get('out') ?? p.values.get('resume') ?? '.'));
   const control: RunControl = {
     stopAfter: p.values.has('stop-after') ? intOption(p, 'stop-after', 1, 1, command) : undefined,
     commandLine: ['esm-kn', command, ...argv],
     log,
+    learningCurves: (history, bestStep) => learningCurvesSvg([{ label, kind: command, history, bestStep }], {
+      title: `esm-kn ${command} ${label}: learning curves`,
+      caption: `Written after the evaluation at step ${history[history.length - 1]?.step} (${new Date().toISOString()}); esm-kn curves draws runs together.`,
+    }),
     hooks: {
       onStart(s) {
         if (s.totalSteps > s.step) bar = new Progress(command, s.totalSteps - s.step, { unit: 'steps', quiet });

@@ -7,6 +7,7 @@ import { NoAdapterError, ShapeError } from '../engine/index.js';
 import { UsageError } from './args.js';
 import { ATTRIBUTE_USAGE, attributeCommand } from './attribute.js';
 import { BASELINE_USAGE, baselineCommand } from './baseline.js';
+import { CURVES_USAGE, curvesCommand } from './curves.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { EXPERIMENT_USAGE, experimentCommand } from './experiment.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<void>
   pretrain: { run: pretrainCommand, usage: PRETRAIN_USAGE },
   evaluate: { run: evaluateCommand, usage: EVALUATE_USAGE },
   baseline: { run: baselineCommand, usage: BASELINE_USAGE },
+  curves: { run: curvesCommand, usage: CURVES_USAGE },
   neurons: { run: neuronsCommand, usage: NEURONS_USAGE },
   experiment: { run: experimentCommand, usage: EXPERIMENT_USAGE },
   serve: { run: serveCommand, usage: SERVE_USAGE },

@@ -89,6 +89,11 @@ export interface LoopHooks {
   onStart?(info: { readonly step: number; readonly totalSteps: number }): void;
   onStep?(info: StepInfo): void;
   onEval?(record: TrainState['history'][number], outcome: EvalOutcome, isBest: boolean): void;
+  /**
+   * After each evaluation (and its best/ checkpoint), awaited before training goes on: the run's
+   * state with the new history record (the learning curves are written here). It must not change it.
+   */
+  afterEval?(state: Readonly<TrainState>): Promise<void>;
 }
 
 /** Run-level metadata the loop writes into checkpoints. */
@@ -187,6 +192,7 @@ export async function trainLoop<O>(
       await saveBest(cfg.out, { ...ckpt, meta: { ...ckpt.meta, metrics: { step: state.step, epoch: epochsDone(), ...outcome.metrics }, history: state.history, provenance: provenance() } });
     } else state.evalsSinceBest++;
     hooks.onEval?.(record, outcome, isBest);
+    await hooks.afterEval?.(state);
   };
 
   hooks.onStart?.({ step: state.step, totalSteps: T });

@@ -12,7 +12,8 @@ import { type BackboneSpec, freshConfig } from './backbone.js';
 import type { SplitData } from './data.js';
 import { type LoopHooks, type TrainTask, stepsForEpochs, trainLoop } from './loop.js';
 import { DECAYS, type Decay, type Schedule, checkSchedule, defaultWarmup } from './schedule.js';
-import { BEST, LAST, type LastCheckpoint, type TrainState, initialState, optimizerStateFor } from './state.js';
+import { BEST, CURVES_FILE, LAST, type EvalRecord, type LastCheckpoint, type TrainState, initialState, optimizerStateFor } from './state.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { FormatError } from '../io/errors.js';
 import { loadSplitData } from './data.js';
 import { OptionError } from './errors.js';
@@ -61,6 +62,12 @@ export interface RunControl {
   readonly commandLine?: readonly string[];
   /** Receives a few lines describing the run before it starts (data, backbone, schedule). */
   readonly log?: (line: string) => void;
+  /**
+   * Draws the run's learning curves (an SVG document) from its history and best step; with it, OUT/
+   * learning_curves.svg is rewritten (atomically) after every evaluation, so a running job can be
+   * watched. A failure to draw or write it is logged and training goes on.
+   */
+  readonly learningCurves?: (history: readonly EvalRecord[], bestStep: number | null) => string;
 }
 
 /** What a run returns. */
@@ -166,6 +173,24 @@ export interface ResumePoint {
   readonly file: string;
 }
 
+/** The loop's hooks with control.learningCurves writing OUT/learning_curves.svg after each evaluation. */
+function hooksWithCurves(out: string, control: RunControl): LoopHooks | undefined {
+  const draw = control.learningCurves;
+  if (!draw) return control.hooks;
+  const file = join(out, CURVES_FILE);
+  return {
+    ...control.hooks,
+    async afterEval(state) {
+      await control.hooks?.afterEval?.(state);
+      try {
+        await writeFileAtomic(file, [new TextEncoder().encode(draw(state.history, state.best?.step ?? null))]);
+      } catch (e) {
+        control.log?.(`${file} not written: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
 /** Runs the loop for a task, from the start or from a resume point, and returns the run's result. */
 export async function runTask<O extends CommonOptions>(
   command: string,
@@ -183,7 +208,7 @@ export async function runTask<O extends CommonOptions>(
     out: options.out, schedule, accum: options.accum, clip: options.clip,
     epochs: options.maxSteps === null ? options.epochs : null,
     evalEvery: options.evalEvery, saveEvery: options.saveEvery, patience: options.patience, stopAfter: control.stopAfter,
-  }, { command, options: { ...options, resolvedSchedule: schedule }, provenance }, state, optimizer, control.hooks);
+  }, { command, options: { ...options, resolvedSchedule: schedule }, provenance }, state, optimizer, hooksWithCurves(options.out, control));
   return {
     out: options.out,
     state: final,

@@ -3,6 +3,7 @@
  * optimizer moments, step, data position, seeds, best score so far) and OUT/best/ (the model at the
  * best validation score, with its metrics and provenance). Both are project-format checkpoints
  * (model.safetensors + esm-kn.json) that loadCheckpoint reads; last/ adds optimizer.safetensors.
+ * Given a renderer (RunControl.learningCurves), OUT/learning_curves.svg follows every evaluation.
  *
  * A folder is written whole into a temporary sibling and renamed into place, so a run killed at any
  * moment leaves the previous folder or the new one, never a mix. There is no random-number state to
@@ -19,6 +20,8 @@ import { readSafetensorsFile, writeSafetensorsFile } from '../io/node_file.js';
 /** Folder names inside a run folder. */
 export const LAST = 'last';
 export const BEST = 'best';
+/** The run's learning curves (SVG), rewritten after every evaluation when the caller draws them. */
+export const CURVES_FILE = 'learning_curves.svg';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 
 /** One evaluation, as kept in the run's history. */
