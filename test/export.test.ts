@@ -2,7 +2,8 @@
  * `esm-kn export`: a classifier written as Hugging Face, esm-kn and fair-esm checkpoints loads back
  * with the same tensors, head, labels and task, and `predict` on each export equals `predict` on the
  * original to 1e-5, for a mean- and a <cls>-pooled head; the files carry the names and keys
- * transformers and fair-esm read; bad requests are one-line errors.
+ * transformers and fair-esm read, a model without a contact head or rotary buffers included; bad
+ * requests are one-line errors.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exportCommand } from '../cli/export.js';
 import { predictCommand } from '../cli/predict.js';
-import { loadCheckpoint } from '../model/checkpoint/node.js';
+import { loadCheckpoint, saveProjectCheckpoint } from '../model/checkpoint/node.js';
+import { paramSpec } from '../model/params.js';
 import { readSafetensorsFile, readTorchCheckpointFile } from '../io/node_file.js';
 import { cli, errorLines } from './lib/cli.js';
 import { LABELS, parseTsv, tinyClassifierFolder, writeFasta } from './lib/classifier_fixtures.js';
@@ -92,6 +94,37 @@ test('the fair-esm export has fair-esm keys, cfg and the contact companion', asy
   assert.not.ok(names.some((n) => n.includes('head.dense') && !n.includes('lm_head')), 'the head stays out of the state dict fair-esm loads');
   const reg = await readTorchCheckpointFile(join(out, 'esm2_t2_16d_esm-kn-contact-regression.pt'));
   assert.equal([...reg.tensors.keys()], ['contact_head.regression.weight', 'contact_head.regression.bias']);
+});
+
+test('fair-esm export of a model without a contact head or rotary buffers: every key fair-esm loads, read back as the original', async () => {
+  const full = await loadCheckpoint(join(dir, 'mean-src'));
+  const bare = new Map([...full.params].filter(([n]) => !n.startsWith('contact_head.') && !n.endsWith('.inv_freq')));
+  const src = join(dir, 'bare-src');
+  await saveProjectCheckpoint(src, { config: full.config, params: bare, head: full.head, meta: { task: 'test' } });
+  const out = join(dir, 'bare-pt');
+  const r = cli('export', src, '--format', 'fair-esm', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(errorLines(r.stderr).join('\n'), /export: note: the model has no contact head: the -contact-regression\.pt companion fair-esm requires holds zeros/);
+  const pt = await readTorchCheckpointFile(join(out, 'esm2_t2_16d_esm-kn.pt'));
+  const reg = await readTorchCheckpointFile(join(out, 'esm2_t2_16d_esm-kn-contact-regression.pt'));
+  // fair-esm loads strictly with a companion: the two files hold exactly its ESM2 state dict's keys.
+  const keys = [...pt.tensors.keys(), ...reg.tensors.keys()].map((k) => k.replace(/^encoder\.(sentence_encoder\.)?/, ''));
+  assert.equal(keys.sort(), paramSpec(full.config).map((p) => p.name).sort());
+  assert.equal(reg.tensors.get('contact_head.regression.weight')!.shape, [1, 4]);
+  assert.ok([...reg.tensors.values()].every((t) => t.data.every((v) => v === 0)), 'a zero contact regression');
+  for (const l of [0, 1]) {
+    // fair-esm's 1 / 10000^(arange(0, Dh, 2) / Dh) for Dh = 8, in float32.
+    const invFreq = Array.from(pt.tensors.get(`encoder.sentence_encoder.layers.${l}.self_attn.rot_emb.inv_freq`)!.data);
+    invFreq.forEach((v, i) => assert.ok(Math.abs(v - 10 ** -i) <= 1e-7 * 10 ** -i, `layer ${l} inv_freq[${i}] ${v}`));
+    assert.equal(invFreq, Array.from(full.params.get(`layers.${l}.self_attn.rot_emb.inv_freq`)!.data), 'the float32 values a fresh model holds');
+  }
+  const model = join(out, 'esm2_t2_16d_esm-kn.pt');
+  const back = await loadCheckpoint(model);
+  assert.not.ok(back.hasContactHead, 'an all-zero regression reads back as no contact head');
+  for (const [n, t] of full.params) if (!n.startsWith('contact_head.')) assert.equal(back.params.get(n)?.data, t.data, n);
+  const want = await predictions(join(dir, 'mean-src'), join(dir, 'bare-want.tsv'));
+  const got = await predictions(model, join(dir, 'bare-pt.tsv'));
+  got.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - want[i]![c]!) <= 1e-5, `record ${i} class ${c}: ${v} vs ${want[i]![c]}`)));
 });
 
 test('export: bad requests are one-line errors', () => {
