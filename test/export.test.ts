@@ -2,16 +2,17 @@
  * `esm-kn export`: a classifier written as Hugging Face, esm-kn and fair-esm checkpoints loads back
  * with the same tensors, head, labels and task, and `predict` on each export equals `predict` on the
  * original to 1e-5, for a mean- and a <cls>-pooled head; the files carry the names and keys
- * transformers and fair-esm read, a model without a contact head or rotary buffers included; bad
- * requests are one-line errors.
+ * transformers and fair-esm read, a model without a contact head or rotary buffers included; --force
+ * replaces an earlier export of any form, keeping other files; bad requests are one-line errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exportCommand } from '../cli/export.js';
+import { isExportFileName } from '../model/checkpoint/export.js';
 import { predictCommand } from '../cli/predict.js';
-import { loadCheckpoint, saveProjectCheckpoint } from '../model/checkpoint/node.js';
+import { detectFormat, loadCheckpoint, saveProjectCheckpoint } from '../model/checkpoint/node.js';
 import { paramSpec } from '../model/params.js';
 import { readSafetensorsFile, readTorchCheckpointFile } from '../io/node_file.js';
 import { cli, errorLines } from './lib/cli.js';
@@ -43,6 +44,7 @@ for (const pooling of ['mean', 'cls'] as const) {
     for (const [format, name] of FORMATS) {
       const out = join(dir, `${pooling}-${name}`);
       await exportCommand([src, '--format', format, '--out', out]);
+      assert.ok(readdirSync(out).every(isExportFileName), `${format}: every file is one --force knows (${readdirSync(out).join(', ')})`);
       const model = format === 'fair-esm' ? join(out, 'esm2_t2_16d_esm-kn.pt') : out;
       const back = await loadCheckpoint(model);
       assert.is(back.head?.pooling, pooling, `${format} pooling`);
@@ -127,10 +129,37 @@ test('fair-esm export of a model without a contact head or rotary buffers: every
   got.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - want[i]![c]!) <= 1e-5, `record ${i} class ${c}: ${v} vs ${want[i]![c]}`)));
 });
 
+test('export --force replaces an earlier export of another form and keeps other files', async () => {
+  const src = join(dir, 'mean-src');
+  const original = await loadCheckpoint(src);
+  const out = join(dir, 'forced');
+  await exportCommand([src, '--format', 'hf', '--out', out]);
+  // The user's own files, one with a name close to an export's, and a fair-esm export of another size.
+  writeFileSync(join(out, 'notes.txt'), 'mine\n');
+  writeFileSync(join(out, 'config.json.bak'), '{}\n');
+  writeFileSync(join(out, 'esm2_t6_320d_esm-kn.pt'), 'stale\n');
+  const expected: [string, string[], string][] = [
+    ['fair-esm', ['esm2_t2_16d_esm-kn-contact-regression.pt', 'esm2_t2_16d_esm-kn.pt'], 'esm2_t2_16d_esm-kn.pt'],
+    ['hf', ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt'], ''],
+    ['esm-kn', ['esm-kn.json', 'model.safetensors'], ''],
+    ['hf', ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt'], ''],
+  ];
+  for (const [format, files, model] of expected) {
+    const r = cli('export', src, '--format', format, '--out', out, '--force');
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(readdirSync(out).sort(), [...files, 'config.json.bak', 'notes.txt'].sort(), `after --force ${format}`);
+    const back = await loadCheckpoint(join(out, model));
+    assert.is(back.format, format === 'hf' ? 'huggingface' : format);
+    for (const [n, t] of original.params) assert.equal(back.params.get(n)?.data, t.data, `${format} ${n}`);
+  }
+  assert.is(detectFormat(out), 'huggingface');
+  assert.is(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine\n');
+});
+
 test('export: bad requests are one-line errors', () => {
   const cases: [string[], RegExp][] = [
     [['export', join(dir, 'mean-src'), '--format', 'onnx', '--out', join(dir, 'x1')], /--format onnx is not one of hf, esm-kn, fair-esm/],
-    [['export', join(dir, 'mean-src'), '--format', 'hf', '--out', join(dir, 'mean-hf')], /mean-hf is not empty \(--force writes into it\)/],
+    [['export', join(dir, 'mean-src'), '--format', 'hf', '--out', join(dir, 'mean-hf')], /mean-hf is not empty \(--force replaces an earlier export's files in it\)/],
     [['export', join(dir, 'nothere'), '--format', 'hf', '--out', join(dir, 'x2')], /nothere: no such file or folder/],
     [['export', join(dir, 'mean-src'), '--out', join(dir, 'x3')], /--format hf\|esm-kn\|fair-esm is required/],
   ];

@@ -50,6 +50,18 @@ export const FAIR_ESM_HEAD_ENTRY = 'esm_kn_head';
 /** The top-level entry of a fair-esm export that holds the head's labels and pooling and the project's JSON. */
 export const FAIR_ESM_META_ENTRY = 'esm_kn';
 
+/** The files of the two folder forms (esm-kn.json is load.ts's PROJECT_JSON; export.test checks every export against this). */
+const EXPORT_FOLDER_FILES: ReadonlySet<string> = new Set(['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'esm-kn.json']);
+
+/**
+ * Whether `name` is a file some export writes, in any format and for any model size (a fair-esm
+ * export's names carry the layer count and width): the only files `export --force` removes from the
+ * folder it writes into, so that no other form's files stay behind. Other files are never touched.
+ */
+export function isExportFileName(name: string): boolean {
+  return EXPORT_FOLDER_FILES.has(name) || /^esm2_t\d+_\d+d_esm-kn(-contact-regression)?\.pt$/.test(name);
+}
+
 /** The project's extra JSON (task, provenance, metrics) without the fields a format stores itself. */
 export function exportMeta(meta: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const { format: _f, version: _v, config: _c, head: _h, ...rest } = meta;
