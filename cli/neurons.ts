@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { FormatError } from '../io/errors.js';
 import type { SplitPart } from '../data/split.js';
 import { disposeClassifier } from '../model/classifier.js';
+import { weightsSha256 } from '../model/weights_hash.node.js';
 import { type Replacement, REPLACEMENTS, ablationEdit, editedMetrics } from '../kn/ablate.js';
 import { activationScores } from '../kn/activation.js';
 import { classEdits } from '../kn/class_edits.js';
@@ -49,7 +50,9 @@ ${EXPLAIN_USAGE}
   training split (default 64); ablate and edit the test split (--split, --test-examples per class, default all).
   --modules limits score, select and edit to some of: ${NEURON_MODULES.join(', ')}.
   score --shard K/N scores every N-th example from the K-th and writes that shard's rows; merge joins a
-  complete set of shards (any order) into exactly the unsharded scores.`;
+  complete set of shards (any order) into exactly the unsharded scores. Shards match by the model's
+  weights (a SHA-256 score stores as model_sha256), not its path; shards of older versions without it
+  are matched by path, with a note.`;
 
 const DATA = {
   data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' }, split: { kind: 'value' }, 'test-examples': { kind: 'value' },
@@ -111,7 +114,8 @@ async function score(argv: readonly string[]): Promise<void> {
     const records = shardItems(all, shard);
     checkShardNotEmpty(setup.split.dataset.file, shard, records.length, all.length);
     const meta = {
-      ...provenance(setup, split), examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd),
+      ...provenance(setup, split), model_sha256: weightsSha256(setup.clf.checkpoint.params, setup.clf.checkpoint.head?.params),
+      examples_per_class: countOrAll(p, 'examples', 64, cmd), seed: intOption(p, 'seed', 0, 0, cmd),
       ...(shard ? { shard: shardInfo(all.map((r) => r.id), shard.index, shard.count) } : {}),
     };
     const { clf, classNames } = setup;
@@ -260,7 +264,7 @@ async function merge(argv: readonly string[]): Promise<void> {
   if (!out) throw new UsageError(`${cmd}: --out FILE.safetensors is required`);
   const shards = [];
   for (const file of p.positional) shards.push({ file, scores: await loadScores(file) });
-  const merged = mergeShards(shards);
+  const merged = mergeShards(shards, { onNote: (note) => console.error(`${cmd}: note: ${note}`) });
   await saveScores(out, merged);
   console.log(`${merged.method} scores of ${merged.examples.length} examples from ${shards.length} shards written to ${out}`);
 }

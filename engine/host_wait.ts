@@ -5,7 +5,7 @@
  * popErrorScope) from a poll that it reschedules with setImmediate for as long as any of them is
  * pending: a busy loop on the JS thread. On a CPU adapter (lavapipe) that loop takes a core from the
  * driver's worker threads; a t6_8M training step spent 4.9 of its 12 CPU-seconds in it
- * (bench/README.md, "host waits"). While any promise given to `track` is pending, a timer puts the
+ * (bench/docs/host_waits.md). While any promise given to `track` is pending, a timer puts the
  * thread to sleep for `SLICE_MS` in every turn of the event loop (Atomics.wait), so the poll runs
  * about a thousand times a second instead of continuously, and a finished wait is noticed within a
  * slice. The first `SPIN_MS` of a wait still poll flat out, so short waits on a real GPU keep their

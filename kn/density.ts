@@ -6,11 +6,13 @@
  * Enrichment = share / top fraction: 1 is what a module gets by size alone.
  *
  * Confidence intervals: percentile bootstrap over the scored examples (resampled within each class,
- * one seeded stream per resample), recomputing the overall scores and the top set each time. Pure code.
+ * one seeded stream per resample, derived in kn/seeds.ts so it shares no draw with the ablation tests),
+ * recomputing the overall scores and the top set each time. Pure code.
  */
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { moduleSize, neuronAt } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
+import { densityResampleSeed } from './seeds.js';
 import { keepCount, topIndices } from './select.js';
 import { holm } from './stats.js';
 
@@ -168,7 +170,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   const fractions = [...new Set([topFraction, ...sensitivity])].sort((a, b) => a - b);
   const tops = fractions.map((f) => keepCount(layout.total, f));
   // One set of resampled overall scores serves every fraction and the mass contrasts.
-  const bootScores = Array.from({ length: resamples }, (_, b) => overallScores(s, bootstrapClasses(byClass, seed * 100003 + b)));
+  const bootScores = Array.from({ length: resamples }, (_, b) => overallScores(s, bootstrapClasses(byClass, densityResampleSeed(seed, b))));
   const bootCounts = tops.map((t) => bootScores.map((sc) => counts(s, sc, t)));
   const boot = bootCounts[fractions.indexOf(topFraction)]!;
   const interval = (xs0: number[]): [number, number] => {
@@ -201,7 +203,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   // Mass from raw (unnormalised) scores when given: there the signed sum keeps IG's completeness.
   const massByClass = examplesByClass(massOf);
   const mass = moduleMass(massOf, overallScores(massOf, massByClass));
-  const bootMass = Array.from({ length: resamples }, (_, b) => moduleMass(massOf, overallScores(massOf, bootstrapClasses(massByClass, seed * 100003 + b))));
+  const bootMass = Array.from({ length: resamples }, (_, b) => moduleMass(massOf, overallScores(massOf, bootstrapClasses(massByClass, densityResampleSeed(seed, b)))));
   const ki = NEURON_MODULES.indexOf('key');
   const contrast = (quantity: KeyContrast['quantity']): KeyContrast[] => {
     const value = (mi: number, c: number[][], m: ModuleMass[]) => (quantity === 'share' ? shareOf(layout, c, mi) : m[mi]!.per_neuron);

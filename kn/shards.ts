@@ -48,8 +48,27 @@ export function shardInfo(ids: readonly string[], index: number, count: number):
   return { index, count, examples: ids.length, ids_hash: idsHash(ids) };
 }
 
-/** Settings that may differ between shards of one run without changing any value. */
-const FREE_META = new Set(['shard', 'internal_batch']);
+/**
+ * Settings that may differ between shards of one run without changing any value. Where the model lay
+ * (model, model_path) is free too: the model is matched by its weights' hash (modelMismatch).
+ */
+const FREE_META = new Set(['shard', 'internal_batch', 'model', 'model_path', 'model_sha256']);
+
+/**
+ * Why shard `b` was not scored with the model of shard `a`, or null; `unverified` when either lacks
+ * meta.model_sha256 (written by neurons score from this version on, model/weights_hash.node.ts). Such
+ * older shards are matched by the model's path instead, as before: copies at other paths are refused,
+ * and other weights at the same path cannot be told apart (merge says so).
+ */
+export function modelMismatch(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): { differs: string | null; unverified: boolean } {
+  const [ha, hb] = [a.model_sha256, b.model_sha256];
+  if (typeof ha === 'string' && typeof hb === 'string') {
+    return { differs: ha === hb ? null : `scored with other weights (model sha256 ${hb.slice(0, 12)}... from ${String(b.model_path)}, not ${ha.slice(0, 12)}... from ${String(a.model_path)})`, unverified: false };
+  }
+  const differs = a.model_path === b.model_path ? null
+    : `scored with the model at ${String(b.model_path)}, not ${String(a.model_path)} (a shard without model_sha256, from an older esm-kn, is matched by path: rescore it to merge copies of one model)`;
+  return { differs, unverified: true };
+}
 
 function comparableMeta(meta: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(meta).filter(([k]) => !FREE_META.has(k)).sort(([a], [b]) => (a < b ? -1 : 1))));
@@ -69,28 +88,38 @@ export interface ShardFile {
   readonly scores: NeuronScores;
 }
 
+/** Options of mergeShards. */
+export interface MergeOptions {
+  /** Told, once, when some shard's model could be matched only by its path (older shards). */
+  readonly onNote?: (note: string) => void;
+}
+
 /**
  * The unsharded scores from a complete set of shards, in any order. Refuses, naming the file: a file
- * that is not a shard, a shard of another run (method, classes, model shape, settings, shard count or
- * example set differ), a repeated shard, and a shard whose rows do not fit its place; and names the
- * missing shards of an incomplete set.
+ * that is not a shard, a shard of another run (model weights, method, classes, model shape, settings,
+ * shard count or example set differ), a repeated shard, and a shard whose rows do not fit its place;
+ * and names the missing shards of an incomplete set.
  */
-export function mergeShards(shards: readonly ShardFile[]): NeuronScores {
+export function mergeShards(shards: readonly ShardFile[], options: MergeOptions = {}): NeuronScores {
   if (!shards.length) throw new Error('merge: no shards given');
   const first = shards[0]!;
   const f = infoOf(first.file, first.scores);
   const byIndex = new Map<number, ShardFile>();
+  const unverified: string[] = [];
   for (const sh of shards) {
     const s = sh.scores;
     const i = infoOf(sh.file, s);
+    const model = modelMismatch(first.scores.meta, s.meta);
+    if (model.unverified) unverified.push(sh.file);
     const differs = i.count !== f.count ? `a shard of ${i.count}, not of ${f.count}`
       : i.examples !== f.examples || i.ids_hash !== f.ids_hash ? 'a different example set'
         : s.method !== first.scores.method ? `method ${s.method}, not ${first.scores.method}`
           : s.classNames.join('\n') !== first.scores.classNames.join('\n') ? 'different classes'
             : !sameLayout(s.layout, first.scores.layout) ? 'a model of another shape'
-              : Boolean(s.completeness) !== Boolean(first.scores.completeness) ? 'completeness rows only in one of them'
-                : comparableMeta(s.meta) !== comparableMeta(first.scores.meta) ? 'different settings or provenance'
-                  : null;
+              : model.differs ? model.differs
+                : Boolean(s.completeness) !== Boolean(first.scores.completeness) ? 'completeness rows only in one of them'
+                  : comparableMeta(s.meta) !== comparableMeta(first.scores.meta) ? 'different settings or provenance'
+                    : null;
     if (differs) throw new FormatError(sh.file, `shard ${i.index}/${i.count} does not match ${first.file}: ${differs}`);
     const seen = byIndex.get(i.index);
     if (seen) throw new FormatError(sh.file, `repeats shard ${i.index}/${i.count} (also ${seen.file})`);
@@ -98,6 +127,7 @@ export function mergeShards(shards: readonly ShardFile[]): NeuronScores {
     if (s.examples.length !== want) throw new FormatError(sh.file, `shard ${i.index}/${i.count} holds ${s.examples.length} examples, expected ${want} of ${f.examples}`);
     byIndex.set(i.index, sh);
   }
+  if (unverified.length) options.onNote?.(`${unverified.join(', ')}: no model_sha256 (scored by an older esm-kn): the shards' model was matched by its path only, not by its weights`);
   const missing = Array.from({ length: f.count }, (_, k) => k + 1).filter((k) => !byIndex.has(k));
   if (missing.length) {
     const given = [...byIndex.keys()].sort((a, b) => a - b).join(', ');

@@ -22,6 +22,7 @@
  * Axis letters: R test records, C classes, S random selections.
  */
 import type { NeuronModule } from '../model/esm.js';
+import { ablationTestSeed } from './seeds.js';
 import type { Ranking } from './select.js';
 import { bootstrapCi, empiricalPValue, holm } from './stats.js';
 
@@ -112,6 +113,7 @@ export interface TestOptions {
   readonly numClasses: number;
   /** Bootstrap resamples of the test records. */
   readonly resamples: number;
+  /** The study's seed; each test's bootstrap draws from its own stream of it (kn/seeds.ts). */
   readonly seed: number;
   readonly level?: number;
 }
@@ -131,7 +133,7 @@ export function ablationTests(cells: readonly TestCell[], truth: Int32Array, o: 
       let m = 0;
       for (const p of cell.random) m += score(p, idx);
       return score(cell.predictions, idx) - m / Math.max(1, cell.random.length);
-    }, { resamples: o.resamples, seed: o.seed * 1000003 + cellIndex * TEST_METRICS.length + mi, level: o.level ?? 0.95 });
+    }, { resamples: o.resamples, seed: ablationTestSeed(o.seed, cellIndex, mi), level: o.level ?? 0.95 });
     return {
       module: cell.module, method: cell.method, ranking: cell.ranking, fraction: cell.fraction, metric,
       value, random_mean: randomMean, random_values: randomValues, effect: value - randomMean,

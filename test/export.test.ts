@@ -2,15 +2,18 @@
  * `esm-kn export`: a classifier written as Hugging Face, esm-kn and fair-esm checkpoints loads back
  * with the same tensors, head, labels and task, and `predict` on each export equals `predict` on the
  * original to 1e-5, for a mean- and a <cls>-pooled head; the files carry the names and keys
- * transformers and fair-esm read; bad requests are one-line errors.
+ * transformers and fair-esm read, a model without a contact head or rotary buffers included; --force
+ * replaces an earlier export of any form, keeping other files; bad requests are one-line errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exportCommand } from '../cli/export.js';
+import { isExportFileName } from '../model/checkpoint/export.js';
 import { predictCommand } from '../cli/predict.js';
-import { loadCheckpoint } from '../model/checkpoint/node.js';
+import { detectFormat, loadCheckpoint, saveProjectCheckpoint } from '../model/checkpoint/node.js';
+import { paramSpec } from '../model/params.js';
 import { readSafetensorsFile, readTorchCheckpointFile } from '../io/node_file.js';
 import { cli, errorLines } from './lib/cli.js';
 import { LABELS, parseTsv, tinyClassifierFolder, writeFasta } from './lib/classifier_fixtures.js';
@@ -41,6 +44,7 @@ for (const pooling of ['mean', 'cls'] as const) {
     for (const [format, name] of FORMATS) {
       const out = join(dir, `${pooling}-${name}`);
       await exportCommand([src, '--format', format, '--out', out]);
+      assert.ok(readdirSync(out).every(isExportFileName), `${format}: every file is one --force knows (${readdirSync(out).join(', ')})`);
       const model = format === 'fair-esm' ? join(out, 'esm2_t2_16d_esm-kn.pt') : out;
       const back = await loadCheckpoint(model);
       assert.is(back.head?.pooling, pooling, `${format} pooling`);
@@ -94,10 +98,68 @@ test('the fair-esm export has fair-esm keys, cfg and the contact companion', asy
   assert.equal([...reg.tensors.keys()], ['contact_head.regression.weight', 'contact_head.regression.bias']);
 });
 
+test('fair-esm export of a model without a contact head or rotary buffers: every key fair-esm loads, read back as the original', async () => {
+  const full = await loadCheckpoint(join(dir, 'mean-src'));
+  const bare = new Map([...full.params].filter(([n]) => !n.startsWith('contact_head.') && !n.endsWith('.inv_freq')));
+  const src = join(dir, 'bare-src');
+  await saveProjectCheckpoint(src, { config: full.config, params: bare, head: full.head, meta: { task: 'test' } });
+  const out = join(dir, 'bare-pt');
+  const r = cli('export', src, '--format', 'fair-esm', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(errorLines(r.stderr).join('\n'), /export: note: the model has no contact head: the -contact-regression\.pt companion fair-esm requires holds zeros/);
+  const pt = await readTorchCheckpointFile(join(out, 'esm2_t2_16d_esm-kn.pt'));
+  const reg = await readTorchCheckpointFile(join(out, 'esm2_t2_16d_esm-kn-contact-regression.pt'));
+  // fair-esm loads strictly with a companion: the two files hold exactly its ESM2 state dict's keys.
+  const keys = [...pt.tensors.keys(), ...reg.tensors.keys()].map((k) => k.replace(/^encoder\.(sentence_encoder\.)?/, ''));
+  assert.equal(keys.sort(), paramSpec(full.config).map((p) => p.name).sort());
+  assert.equal(reg.tensors.get('contact_head.regression.weight')!.shape, [1, 4]);
+  assert.ok([...reg.tensors.values()].every((t) => t.data.every((v) => v === 0)), 'a zero contact regression');
+  for (const l of [0, 1]) {
+    // fair-esm's 1 / 10000^(arange(0, Dh, 2) / Dh) for Dh = 8, in float32.
+    const invFreq = Array.from(pt.tensors.get(`encoder.sentence_encoder.layers.${l}.self_attn.rot_emb.inv_freq`)!.data);
+    invFreq.forEach((v, i) => assert.ok(Math.abs(v - 10 ** -i) <= 1e-7 * 10 ** -i, `layer ${l} inv_freq[${i}] ${v}`));
+    assert.equal(invFreq, Array.from(full.params.get(`layers.${l}.self_attn.rot_emb.inv_freq`)!.data), 'the float32 values a fresh model holds');
+  }
+  const model = join(out, 'esm2_t2_16d_esm-kn.pt');
+  const back = await loadCheckpoint(model);
+  assert.not.ok(back.hasContactHead, 'an all-zero regression reads back as no contact head');
+  for (const [n, t] of full.params) if (!n.startsWith('contact_head.')) assert.equal(back.params.get(n)?.data, t.data, n);
+  const want = await predictions(join(dir, 'mean-src'), join(dir, 'bare-want.tsv'));
+  const got = await predictions(model, join(dir, 'bare-pt.tsv'));
+  got.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - want[i]![c]!) <= 1e-5, `record ${i} class ${c}: ${v} vs ${want[i]![c]}`)));
+});
+
+test('export --force replaces an earlier export of another form and keeps other files', async () => {
+  const src = join(dir, 'mean-src');
+  const original = await loadCheckpoint(src);
+  const out = join(dir, 'forced');
+  await exportCommand([src, '--format', 'hf', '--out', out]);
+  // The user's own files, one with a name close to an export's, and a fair-esm export of another size.
+  writeFileSync(join(out, 'notes.txt'), 'mine\n');
+  writeFileSync(join(out, 'config.json.bak'), '{}\n');
+  writeFileSync(join(out, 'esm2_t6_320d_esm-kn.pt'), 'stale\n');
+  const expected: [string, string[], string][] = [
+    ['fair-esm', ['esm2_t2_16d_esm-kn-contact-regression.pt', 'esm2_t2_16d_esm-kn.pt'], 'esm2_t2_16d_esm-kn.pt'],
+    ['hf', ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt'], ''],
+    ['esm-kn', ['esm-kn.json', 'model.safetensors'], ''],
+    ['hf', ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt'], ''],
+  ];
+  for (const [format, files, model] of expected) {
+    const r = cli('export', src, '--format', format, '--out', out, '--force');
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(readdirSync(out).sort(), [...files, 'config.json.bak', 'notes.txt'].sort(), `after --force ${format}`);
+    const back = await loadCheckpoint(join(out, model));
+    assert.is(back.format, format === 'hf' ? 'huggingface' : format);
+    for (const [n, t] of original.params) assert.equal(back.params.get(n)?.data, t.data, `${format} ${n}`);
+  }
+  assert.is(detectFormat(out), 'huggingface');
+  assert.is(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine\n');
+});
+
 test('export: bad requests are one-line errors', () => {
   const cases: [string[], RegExp][] = [
     [['export', join(dir, 'mean-src'), '--format', 'onnx', '--out', join(dir, 'x1')], /--format onnx is not one of hf, esm-kn, fair-esm/],
-    [['export', join(dir, 'mean-src'), '--format', 'hf', '--out', join(dir, 'mean-hf')], /mean-hf is not empty \(--force writes into it\)/],
+    [['export', join(dir, 'mean-src'), '--format', 'hf', '--out', join(dir, 'mean-hf')], /mean-hf is not empty \(--force replaces an earlier export's files in it\)/],
     [['export', join(dir, 'nothere'), '--format', 'hf', '--out', join(dir, 'x2')], /nothere: no such file or folder/],
     [['export', join(dir, 'mean-src'), '--out', join(dir, 'x3')], /--format hf\|esm-kn\|fair-esm is required/],
   ];

@@ -13,7 +13,7 @@ import { decodeNpy, encodeNpy, encodeNpz, readNpz } from '../io/npz.js';
 import { memorySource } from '../io/source.js';
 import { hostTensor, type HostTensor } from '../io/tensor.js';
 import { streamInflate, ZipReader } from '../io/zip.js';
-import { ar, fixtureBytes, fixtureSource, same, throwsFormat } from './lib/io_fixtures.js';
+import { ar, fixtureSource, same, throwsFormat } from './lib/io_fixtures.js';
 
 const NUMPY: [string, HostTensor][] = [
   ['f32', hostTensor('f32', [2, 3], Float32Array.from(ar(6, 0.5)))],

@@ -134,6 +134,7 @@ test('density: planted key neurons stand out with tight intervals; a planted val
   assert.ok(d.keyStatement.startsWith('Yes'), d.keyStatement);
   assert.is(d.cells.length, NEURON_MODULES.length * layout.numLayers);
   assert.is(d.cells.reduce((a, c) => a + c.count, 0), d.topCount);
+  assert.equal(neuronDensity(planted('key', 5), top, 50, 1), d, 'deterministic for one seed');
   const v = neuronDensity(planted('value', 5), top, 50, 1);
   assert.ok(v.keyStatement.startsWith('No'), v.keyStatement);
 });

@@ -1,7 +1,6 @@
 /** The study's statistics on hand-checked cases; Fisher's exact test against R's fisher.test / scipy's fisher_exact. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng as mulberry32 } from '../engine/random.js';
 import {
   averageRanks,
   benjaminiHochberg,

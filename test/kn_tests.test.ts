@@ -13,6 +13,8 @@ import { normaliseExamples, refinedNeurons } from '../kn/refined.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { perLayerCounts, selectRandomMatched, selectTop } from '../kn/select.js';
 import { targetRecords } from '../kn/study.js';
+import { ablationTestSeed, densityResampleSeed } from '../kn/seeds.js';
+import { bootstrapCi } from '../kn/stats.js';
 import { ablationTests, attainableAlpha, beatsRandom, metricOf } from '../kn/tests.js';
 import { rng } from '../engine/random.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
@@ -74,6 +76,23 @@ test('ablation tests: a method beating 99 controls is significant after Holm ove
   assert.ok(beatsRandom(tests, 'accuracy', 99)[0]!.statement.startsWith('Beats random'));
   const tie = ablationTests([{ ...cells[0]!, predictions: bad }], truth, { numClasses: 2, resamples: 50, seed: 2 });
   assert.ok(tie.every((t) => t.p_value === 1 && !t.significant));
+});
+
+test('seed streams: the ablation tests\' bootstraps and the density resamples share no rng stream of one seed', () => {
+  for (const seed of [0, 1, 7]) {
+    const tests = Array.from({ length: 64 * 2 }, (_, k) => ablationTestSeed(seed, k >> 1, k & 1));
+    const density = Array.from({ length: 2000 }, (_, b) => densityResampleSeed(seed, b));
+    assert.is(new Set(tests).size, tests.length, `seed ${seed}: one stream per test`);
+    assert.is(new Set(density).size, density.length, `seed ${seed}: one stream per resample`);
+    const shared = new Set(density);
+    assert.ok(tests.every((x) => !shared.has(x)), `seed ${seed}: no stream in both analyses`);
+  }
+  // ablationTests draws test (cell c, metric m) from ablationTestSeed(seed, c, m), so the draws are recreatable.
+  const truth = Int32Array.from({ length: 12 }, (_, i) => i % 2);
+  const random = [Int32Array.from(truth, (t, i) => (i < 6 ? t : 1 - t))];
+  const [t] = ablationTests([{ module: 'key', method: 'ig', ranking: 'layer', fraction: 0.1, predictions: truth.slice(), random }], truth, { numClasses: 2, resamples: 100, seed: 3 });
+  const ci = bootstrapCi(12, (idx) => metricOf('accuracy', truth, truth, 2, idx) - metricOf('accuracy', truth, random[0]!, 2, idx), { resamples: 100, seed: ablationTestSeed(3, 0, 0) });
+  assert.equal([t!.metric, t!.ci_low, t!.ci_high], ['accuracy', ci.low, ci.high]);
 });
 
 test('layer-matched random selections keep every layer count, are seeded and depend only on the counts', () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Tensor, add, backward, keep, mean, mul, rt, square, sub, tensor, tidy, tidyAsync } from '../engine/index.js';
+import { type Tensor, add, backward, keep, mean, mul, rt, square, sub, tensor, tidy } from '../engine/index.js';
 import { AdamW, type AdamWState } from '../engine/optim/adamw.js';
 import { clipGradNorm } from '../engine/optim/clip.js';
 import { arr, randn } from '../engine/ref/array.js';

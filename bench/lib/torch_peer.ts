@@ -40,7 +40,7 @@ export function torchPython(): TorchPython | null {
  * Our environment without the variables that hold OpenBLAS back, and with OMP_WAIT_POLICY=PASSIVE
  * unless set: torch's OpenMP threads otherwise spin after each parallel region and take the cores from
  * OpenBLAS's own threads (on the loaded 2-core machine this made the peer 2.5x slower on the t6_8M
- * forward and about 10x slower on IG; bench/README.md).
+ * forward and about 10x slower on IG; bench/docs/peers.md).
  */
 export function peerEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

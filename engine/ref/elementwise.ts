@@ -1,6 +1,6 @@
 /** Float64 reference for elementwise ops (engine/ops/elementwise.ts). */
 import type { BinaryName, UnaryAttrs, UnaryName } from '../ops/elementwise.js';
-import { type Arr, type Shape, arr, map, numel, ravel, unravel } from './array.js';
+import { type Shape, arr, map, numel, ravel, unravel } from './array.js';
 import type { RefOp } from './op.js';
 import { erf } from './special.js';
 

@@ -2,7 +2,7 @@
  * Float64 reference for gather (engine/ops/gather.ts). Indices arrive as float64 values; out-of-range
  * ones (negative or >= V) read a zero row and receive no gradient, as on the GPU.
  */
-import { type Arr, arr } from './array.js';
+import { arr } from './array.js';
 import type { RefOp } from './op.js';
 
 const gather: RefOp<Record<string, never>> = {

@@ -1,6 +1,6 @@
 /** Float64 reference for reductions (engine/ops/reduce.ts). */
 import type { ReduceAttrs } from '../ops/reduce.js';
-import { type Arr, arr, numel, ravel, unravel } from './array.js';
+import { arr, numel, ravel, unravel } from './array.js';
 import type { RefOp } from './op.js';
 
 /** Output index (in the kept-dims shape) of input multi-index idx. */

@@ -15,13 +15,17 @@
  * lm_head.weight sharing embed_tokens' storage, "cfg": {"model": Namespace(encoder_layers, ...)}}. The
  * classification head, which fair-esm has no place for, is the top-level dict "esm_kn_head" with the
  * labels and pooling in "esm_kn" (fair-esm reads only "model" and "cfg").
+ * fair-esm's loader (esm/pretrained.py) needs every key of its ESM2 state dict and, for an "esm2..." file
+ * name, the contact-regression companion, loading strictly when it has one. So a model without stored
+ * rotary buffers gets the inv_freq fair-esm computes at construction (each layer's
+ * self_attn.rot_emb.inv_freq, a persistent buffer), and a model without a contact head gets a companion
+ * of zeros (exportNotes says so; our loader reads an all-zero regression back as no contact head).
  */
 import { Namespace, OrderedDict } from '../../io/pickle_values.js';
 import { FormatError } from '../../io/errors.js';
 import type { HostTensor } from '../../io/tensor.js';
 import type { EsmConfig } from '../config.js';
-import type { ParamTensor } from '../params.js';
-import { canonicalToHfName } from '../params.js';
+import { type ParamTensor, canonicalToHfName, paramSpec, rotaryInvFreq } from '../params.js';
 import { ESM2_TOKENS } from '../tokenizer.js';
 import type { LoadedCheckpoint, StoredHead } from './load.js';
 
@@ -45,6 +49,18 @@ export const HF_HEAD_NAMES: readonly (readonly [ours: string, hf: string])[] = [
 export const FAIR_ESM_HEAD_ENTRY = 'esm_kn_head';
 /** The top-level entry of a fair-esm export that holds the head's labels and pooling and the project's JSON. */
 export const FAIR_ESM_META_ENTRY = 'esm_kn';
+
+/** The files of the two folder forms (esm-kn.json is load.ts's PROJECT_JSON; export.test checks every export against this). */
+const EXPORT_FOLDER_FILES: ReadonlySet<string> = new Set(['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'esm-kn.json']);
+
+/**
+ * Whether `name` is a file some export writes, in any format and for any model size (a fair-esm
+ * export's names carry the layer count and width): the only files `export --force` removes from the
+ * folder it writes into, so that no other form's files stay behind. Other files are never touched.
+ */
+export function isExportFileName(name: string): boolean {
+  return EXPORT_FOLDER_FILES.has(name) || /^esm2_t\d+_\d+d_esm-kn(-contact-regression)?\.pt$/.test(name);
+}
 
 /** The project's extra JSON (task, provenance, metrics) without the fields a format stores itself. */
 export function exportMeta(meta: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -117,12 +133,27 @@ function fairEsmMismatch(c: EsmConfig): string | null {
   return bad.length ? bad.join(', ') : null;
 }
 
-/** A fair-esm export: the .pt's top-level object and, when the model has one, the contact-regression companion's. */
+/** A fair-esm export: the .pt's top-level object and the contact-regression companion's. */
 export interface FairEsmExport {
   /** File name stem; fair-esm's loader picks its ESM-2 path for names starting with "esm2". */
   readonly stem: string;
   readonly main: Map<string, unknown>;
-  readonly companion: Map<string, unknown> | null;
+  /** Zeros when the model has no contact head: fair-esm's loader requires the file (see exportNotes). */
+  readonly companion: Map<string, unknown>;
+}
+
+/** The contact head's tensor names, as fair-esm's companion file holds them. */
+export const CONTACT_REGRESSION_NAMES = ['contact_head.regression.weight', 'contact_head.regression.bias'] as const;
+
+const hasContactRegression = (ckpt: ExportSource): boolean => CONTACT_REGRESSION_NAMES.every((n) => ckpt.params.has(n));
+
+/**
+ * What an export of `ckpt` in `format` fills in with placeholder values, one line each (the CLI prints
+ * them to stderr); none when the format carries the model as it is.
+ */
+export function exportNotes(ckpt: ExportSource, format: ExportFormat): string[] {
+  if (format !== 'fair-esm' || hasContactRegression(ckpt)) return [];
+  return ['the model has no contact head: the -contact-regression.pt companion fair-esm requires holds zeros, so fair-esm\'s predicted contacts are meaningless (esm-kn reads it back as no contact head)'];
 }
 
 /** The fair-esm form of a checkpoint; `label` names the model in errors. */
@@ -131,13 +162,19 @@ export function fairEsmExport(ckpt: ExportSource, label: string): FairEsmExport 
   const why = fairEsmMismatch(c);
   if (why) throw new FormatError(label, `cannot be written in fair-esm's layout: ${why}`);
   const sd = new OrderedDict<string, HostTensor>();
-  const embed = host(ckpt.params.get('embed_tokens.weight')!);
-  for (const [name, t] of ckpt.params) {
-    if (name.startsWith('contact_head.') || name === 'lm_head.weight') continue;
-    sd.set((name.startsWith('lm_head.') ? 'encoder.' : 'encoder.sentence_encoder.') + name, name === 'embed_tokens.weight' ? embed : host(t));
+  const keyOf = (name: string) => (name.startsWith('lm_head.') ? 'encoder.' : 'encoder.sentence_encoder.') + name;
+  // fair-esm's state-dict order; rotary buffers a checkpoint lacks are fair-esm's own float32 values.
+  for (const p of paramSpec(c)) {
+    if (p.name.startsWith('contact_head.')) continue;
+    // The same object for the tied weight (listed after its target): the writer gives both names one storage, as torch.save does.
+    if (p.tiedTo) {
+      sd.set(keyOf(p.name), sd.get(keyOf(p.tiedTo))!);
+      continue;
+    }
+    const t = p.kind === 'rotary_buffer' && !ckpt.params.has(p.name) ? { shape: p.shape, data: rotaryInvFreq(c.headDim, c.rotaryBase) } : ckpt.params.get(p.name);
+    if (!t) throw new FormatError(label, `has no ${p.name}, which fair-esm's state dict needs`);
+    sd.set(keyOf(p.name), host(t));
   }
-  // The same object: the writer gives both names one storage, as torch.save does for fair-esm's tied weight.
-  sd.set('encoder.lm_head.weight', embed);
   const cfg = new Namespace({
     encoder_layers: c.numLayers, encoder_embed_dim: c.embedDim, encoder_ffn_embed_dim: c.ffnDim,
     encoder_attention_heads: c.attentionHeads, token_dropout: c.tokenDropout, arch: 'ESM2',
@@ -148,9 +185,12 @@ export function fairEsmExport(ckpt: ExportSource, label: string): FairEsmExport 
     main.set(FAIR_ESM_HEAD_ENTRY, new OrderedDict<string, HostTensor>([...head.params].map(([n, t]) => [n, host(t)])));
     main.set(FAIR_ESM_META_ENTRY, new Map<string, unknown>([['labels', [...head.labels]], ['pooling', head.pooling], ['meta_json', JSON.stringify(exportMeta(ckpt.meta))]]));
   }
-  const reg = ['weight', 'bias'].map((k) => `contact_head.regression.${k}`);
-  const companion = reg.every((n) => ckpt.params.has(n))
-    ? new Map<string, unknown>([['model', new OrderedDict<string, HostTensor>(reg.map((n) => [n, host(ckpt.params.get(n)!)]))]])
-    : null;
-  return { stem: `esm2_t${c.numLayers}_${c.embedDim}d_esm-kn`, main, companion };
+  const LH = c.numLayers * c.attentionHeads;
+  const zeros: Record<string, ParamTensor<Float32Array>> = {
+    'contact_head.regression.weight': { shape: [1, LH], data: new Float32Array(LH) }, // (1, layers * H)
+    'contact_head.regression.bias': { shape: [1], data: new Float32Array(1) },
+  };
+  const stored = hasContactRegression(ckpt);
+  const reg = new OrderedDict<string, HostTensor>(CONTACT_REGRESSION_NAMES.map((n) => [n, host(stored ? ckpt.params.get(n)! : zeros[n]!)]));
+  return { stem: `esm2_t${c.numLayers}_${c.embedDim}d_esm-kn`, main, companion: new Map<string, unknown>([['model', reg]]) };
 }

@@ -5,7 +5,9 @@
  *
  * - fair-esm `.pt` (e.g. esm2_t6_8M_UR50D.pt): a torch.save zip; the architecture comes from
  *   cfg["model"], key prefixes `encoder.sentence_encoder.` / `encoder.` are stripped, and a
- *   `<stem>-contact-regression.pt` beside it supplies the contact head, as fair-esm loads it.
+ *   `<stem>-contact-regression.pt` beside it supplies the contact head, as fair-esm loads it. A
+ *   regression of all zeros is no contact head: it is what an export of a model without one writes,
+ *   since fair-esm requires the file (export.ts); a trained regression is never exactly zero.
  * - Hugging Face folder: config.json + model.safetensors (or pytorch_model.bin), EsmForMaskedLM /
  *   EsmModel keys.
  * - esm-kn folder: esm-kn.json (config, task head, labels, provenance) + model.safetensors.
@@ -21,7 +23,7 @@ import type { ByteSource } from '../../io/source.js';
 import type { HostTensor } from '../../io/tensor.js';
 import type { Inflater } from '../../io/zip.js';
 import { type ParamTensor, paramSpec, renameFairEsmStateDict, renameHfStateDict, validateParams } from '../params.js';
-import { FAIR_ESM_HEAD_ENTRY, FAIR_ESM_META_ENTRY, HF_HEAD_NAMES } from './export.js';
+import { CONTACT_REGRESSION_NAMES, FAIR_ESM_HEAD_ENTRY, FAIR_ESM_META_ENTRY, HF_HEAD_NAMES } from './export.js';
 
 /** Name of the project format's JSON file. */
 export const PROJECT_JSON = 'esm-kn.json';
@@ -115,6 +117,7 @@ async function loadFairEsm(files: CheckpointFiles): Promise<LoadedCheckpoint> {
     const reg = await files.withFile(companion, (s) => readTorchCheckpoint(s, { inflate: files.inflate }));
     for (const [k, v] of floatParams(files.label(companion), renameFairEsmStateDict(reg.tensors))) params.set(k, v);
   }
+  if (CONTACT_REGRESSION_NAMES.every((n) => params.get(n)?.data.every((v) => v === 0))) for (const n of CONTACT_REGRESSION_NAMES) params.delete(n);
   check(path, config, params);
   const { head, meta } = fairEsmHead(path, config, ckpt.extra[FAIR_ESM_META_ENTRY], ckpt.extraTensors.get(FAIR_ESM_HEAD_ENTRY));
   return { format: 'fair-esm', path: files.name, config, params, hasContactHead: params.has('contact_head.regression.weight'), head, meta };

@@ -100,9 +100,9 @@ export async function exportCheckpoint(ckpt: ExportSource, format: ExportFormat,
     mkdirSync(dir, { recursive: true });
     const main = join(dir, `${e.stem}.pt`);
     const companion = join(dir, `${e.stem}-contact-regression.pt`);
-    if (e.companion) await writeFileAtomic(companion, writeTorchCheckpoint(e.companion, { archiveName: `${e.stem}-contact-regression` }));
+    await writeFileAtomic(companion, writeTorchCheckpoint(e.companion, { archiveName: `${e.stem}-contact-regression` }));
     await writeFileAtomic(main, writeTorchCheckpoint(e.main, { archiveName: e.stem }));
-    return e.companion ? [main, companion] : [main];
+    return [main, companion];
   }
   const e = hfExport(ckpt);
   mkdirSync(dir, { recursive: true });
