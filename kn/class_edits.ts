@@ -21,6 +21,9 @@ import { empiricalPValue, holm } from './stats.js';
 /** Suppression sets the neurons to 0, amplification doubles them. */
 export type ClassEditKind = 'suppress' | 'amplify';
 
+/** Both edits, in report order. */
+export const CLASS_EDIT_KINDS: readonly ClassEditKind[] = ['suppress', 'amplify'];
+
 /** One (module, class, edit) result. */
 export interface ClassEditRow {
   readonly module: NeuronModule;
@@ -75,6 +78,8 @@ export interface ClassEditOptions {
   readonly batching: EvalBatching;
   /** Seeds of the random-neuron controls (none: no control). */
   readonly controlSeeds: readonly number[];
+  /** The edits made (default both; the quick study suppresses only). */
+  readonly kinds?: readonly ClassEditKind[];
   /** Head dim to take query and key neurons in whole rotary pairs (kn/pairs.ts), or null/absent for single units. */
   readonly pairs?: number | null;
   readonly onProgress?: (done: number, total: number) => void;
@@ -135,7 +140,8 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
   const rows: ClassEditRow[] = [];
   const specificity: SpecificityRow[] = [];
   const present = scored.filter(Boolean).length;
-  const total = o.modules.length * present * 2 * (1 + o.controlSeeds.length);
+  const kinds = o.kinds ?? CLASS_EDIT_KINDS;
+  const total = o.modules.length * present * kinds.length * (1 + o.controlSeeds.length);
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
   for (const module of o.modules) {
@@ -143,7 +149,7 @@ export async function classEdits(model: EsmModel, head: ClassifierHead, records:
       if (!scored[c]) continue;
       // The class's top neurons of the module type, over all layers (whole rotary pairs of query and key).
       const neurons = keptIndices(selectTop(layout, module, perClass[c]!, 'ig', o.fraction, 'global', o.pairs ?? null));
-      for (const edit of ['suppress', 'amplify'] as const) {
+      for (const edit of kinds) {
         const factor = edit === 'suppress' ? 0 : 2;
         const after = await probsAfter(module, neurons, factor);
         tick();

@@ -21,7 +21,7 @@ import type { ClassifierHead } from '../model/head.js';
 import { type Replacement, editedMetrics } from './ablate.js';
 import { type AblationRow, type ZeroingRow, ablationGrid, moduleZeroing } from './ablation_grid.js';
 import { activationScores } from './activation.js';
-import { type ClassEditRow, type SpecificityRow, classEdits } from './class_edits.js';
+import { type ClassEditKind, type ClassEditRow, type SpecificityRow, classEdits } from './class_edits.js';
 import { type Density, neuronDensity } from './density.js';
 import { stratifiedSample } from './examples.js';
 import type { IgPositions } from './ig.js';
@@ -82,6 +82,8 @@ export interface StudyOptions {
   /** Share of a module type's neurons suppressed or amplified per class, and the control seeds. */
   readonly classEditFraction: number;
   readonly classEditSeeds: readonly number[];
+  /** The class edits made (default both). */
+  readonly classEditKinds?: readonly ClassEditKind[];
   /** Skip the class edits (null models). */
   readonly skipClassEdits?: boolean;
   /** Global top share for the density analysis, and its bootstrap resamples over scored examples. */
@@ -218,7 +220,7 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const edits = o.skipClassEdits
     ? { rows: [], specificity: [] }
     : await timed('class_edits', () => classEdits(model, head, tested, igUsed, {
-      modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, pairs: o.qk === 'pair' ? headDim : null, onProgress: progress('class edits'),
+      modules: o.modules, fraction: o.classEditFraction, batching: o.batching, controlSeeds: o.classEditSeeds, kinds: o.classEditKinds, pairs: o.qk === 'pair' ? headDim : null, onProgress: progress('class edits'),
     }));
   // Under joint scaling query and key IG are equal per rotary pair by construction (pairs.ts).
   const tied: NeuronModule[] = o.positions === 'cls' ? [] : ['query'];

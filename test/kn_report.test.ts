@@ -12,6 +12,9 @@ import { NEURON_MODULES } from '../model/esm.js';
 import { neuronLayout } from '../kn/layout.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
+import { readingLength, validationOf } from '../cli/experiment.js';
+import { REGIME_GAP, banner } from '../cli/report/sections.js';
+import type { StudyResult } from '../kn/study.js';
 import { cli, errorLines } from './lib/cli.js';
 import { saveTinyClassifier } from './lib/classifier_fixtures.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
@@ -94,6 +97,11 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   for (const key of ['model', 'test_split', 'random_seeds', 'steps', 'rule', 'scored_records', 'test_records', 'wall_seconds']) assert.ok(key in meta, `meta has ${key}`);
   assert.is(meta.steps, 3);
   assert.is(meta.smoke_test, true);
+  // The quick preset: Gauss-Legendre nodes, suppression only in the class edits.
+  assert.is(meta.rule, 'gauss-legendre');
+  assert.equal(meta.class_edit_kinds, ['suppress']);
+  const edits = results.class_edits as { edit: string }[];
+  assert.ok(edits.length > 0 && edits.every((e) => e.edit === 'suppress'));
   const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
   assert.is(csv.length, rows.length + 1);
   assert.ok(csv[0]!.startsWith('module,method,ranking,replacement,fraction,seed,matched,kept,accuracy,macro_f1'), csv[0]);
@@ -189,6 +197,21 @@ test('scores survive save and load unchanged', async () => {
   assert.equal(back.layout, s.layout);
   assert.equal(back.meta, s.meta);
   assert.is(back.method, 'ig');
+});
+
+test('the study length follows the model reading in the full preset; the regime banner fires beyond the gap', () => {
+  assert.is(readingLength(null), 64);
+  assert.is(readingLength({ maxLength: 128, window: null }), 128);
+  assert.is(readingLength({ maxLength: 1022, window: { size: 256, stride: 128 } }), 256);
+  assert.equal(validationOf({ metrics: { split: 'valid', accuracy: 0.6, macro_f1: 0.4, records: 1336 } }), { accuracy: 0.6, macro_f1: 0.4, records: 1336 });
+  assert.is(validationOf({ metrics: { split: 'test', accuracy: 0.6, macro_f1: 0.4 } }), null);
+  assert.is(validationOf({}), null);
+  const r = { tested: new Array(400).fill(null), attainable_p: 0.001, unablated: { accuracy: 0.5, macro_f1: 0.3 } } as unknown as StudyResult;
+  const meta = { max_length: 64, model_reading: 'the mean of 256-residue windows at stride 128', random_seeds: [0], fractions: [0.1], rankings: ['layer'] };
+  const far = banner(r, { ...meta, model_validation: { accuracy: 0.5 + REGIME_GAP + 0.01, records: 1336 } });
+  assert.ok(far.includes('Regime: the study reads the first 64 residues') && far.includes('256-residue windows'), far);
+  assert.is(banner(r, { ...meta, model_validation: { accuracy: 0.5 + REGIME_GAP - 0.01, records: 1336 } }), '');
+  assert.is(banner(r, { ...meta, model_validation: null }), '');
 });
 
 test.run();

@@ -19,6 +19,9 @@ const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''
 const pp = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pp` : '-');
 const fp = (p: number): string => (!Number.isFinite(p) ? '-' : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
+/** How far (accuracy, absolute) the study's unablated accuracy may fall below the model's validation accuracy before the report says so. */
+export const REGIME_GAP = 0.05;
+
 /** A red banner when the test sample is too small to carry verdicts, or no verdict is attainable. */
 export function banner(r: StudyResult, meta: Record<string, unknown>): string {
   const out: string[] = [];
@@ -28,13 +31,17 @@ export function banner(r: StudyResult, meta: Record<string, unknown>): string {
   if (r.attainable_p >= ALPHA) {
     out.push(`With ${(meta.random_seeds as unknown[]).length} random selections per cell and ${(meta.fractions as unknown[]).length * (meta.rankings as unknown[]).length} cells per Holm family, the smallest attainable adjusted p-value is ${fp(r.attainable_p)}: no ablation test can reach significance at ${ALPHA} in this run.`);
   }
+  const v = meta.model_validation as { accuracy: number; records: number | null } | null | undefined;
+  if (v && v.accuracy - r.unablated.accuracy > REGIME_GAP) {
+    out.push(`Regime: the study reads the first ${String(meta.max_length)} residues of each record; the model was validated on ${esc(String(meta.model_reading ?? 'its fine-tuning crop'))}, with accuracy ${v.accuracy.toFixed(3)} on the validation split${v.records ? ` (${v.records} records)` : ''}. Here, unablated, it scores ${r.unablated.accuracy.toFixed(3)}: more than ${Math.round(REGIME_GAP * 100)} points lower, so the neurons studied are those of the model read outside its regime. <code>--preset full</code> (or <code>--max-len</code>) reads it as validated.`);
+  }
   return out.map((s) => `<p class="banner">${s}</p>`).join('\n');
 }
 
 /** Every choice behind the numbers, as a list. */
 export function methodSection(meta: Record<string, unknown>): string {
   const items = [
-    `Model ${esc(String(meta.model))} (${esc(String(meta.architecture))}); task ${esc(String(meta.task))}; test records: ${String(meta.test_records)} from the ${esc(String(meta.test_split))} (${meta.test_per_class === null ? 'all of it' : `${String(meta.test_per_class)} per class, sample seed ${String(meta.sample_seed)}`}); first ${String(meta.max_length)} residues of every sequence.`,
+    `Model ${esc(String(meta.model))} (${esc(String(meta.architecture))}); task ${esc(String(meta.task))}; test records: ${String(meta.test_records)} from the ${esc(String(meta.test_split))} (${meta.test_per_class === null ? 'all of it' : `${String(meta.test_per_class)} per class, sample seed ${String(meta.sample_seed)}`}); first ${String(meta.max_length)} residues of every sequence${meta.model_reading ? ` (the model's reading: ${esc(String(meta.model_reading))})` : ''}.`,
     `Scored examples: ${String(meta.scored_records)} training records (${String(meta.examples_per_class ?? 'all')} per class); IG on ${String(meta.ig_records)} of them (target: ${esc(String(meta.ig_target))} class${meta.ig_target === 'correct' ? ', correctly classified examples only' : ''}).`,
     `Activation method: ranks neurons by ${esc(String(meta.activation_ranking))} over residues (zeroing hurts by magnitude, so the signed mean is only an option).`,
     `Integrated gradients: m = ${String(meta.steps)} ${esc(String(meta.rule))} nodes, zero baseline, positions scaled: ${esc(String(meta.positions))}${meta.positions === 'cls' ? ' (only &lt;cls&gt;: Dai et al.\'s single-position scaling)' : ' (jointly)'}; each example's attributions divided by its largest |attribution| before averaging: ${esc(String(meta.ig_normalise))}; overall score = mean of the class means.`,
@@ -42,7 +49,7 @@ export function methodSection(meta: Record<string, unknown>): string {
     meta.refined ? `Refined knowledge neurons (Dai et al.): per example keep neurons with attribution >= ${String((meta.refined as { t: number }).t)} x that example's maximum, then those kept in >= ${String((meta.refined as { p: number }).p)} of a class's examples; ranked by the largest such share ('ig-refined').` : 'Refined knowledge neurons: not run (--refined T P, on in --preset full).',
     `Ablation tests: keep the top ${(meta.fractions as number[]).map(pct).join(', ')} of one module type (ranking: ${(meta.rankings as string[]).join(', ')}), replace the rest by ${esc(String(meta.replacement))}; control: ${(meta.random_seeds as unknown[]).length} random selections with the same number of neurons in every layer (layer-matched). Effect = method minus the random mean; p = (1 + #random >= method) / (1 + ${(meta.random_seeds as unknown[]).length}), one-sided; 95% interval: paired percentile bootstrap over test records (${String(meta.resamples)} resamples); Holm within each (module, method, metric) family; verdicts on ${esc(String(meta.primary_metric))} at alpha ${ALPHA}.`,
     `Density: global top ${pct(Number(meta.density_top_fraction))} of neurons by IG; key versus each other testable module type by paired bootstrap over scored examples (${String(meta.bootstrap_resamples)} resamples, within classes), one-sided, Holm over the testable ones (${meta.positions === 'cls' ? 'all five' : 'query is left out: under joint scaling its attributions equal key\'s per rotary pair by construction'}); basis-free checks: each module type's signed attribution mass (its share of f(x) - f(0)) and the metric drop when the whole module type is zeroed (per-unit shares and |mass| depend on the unit basis for every module but ffn_in).`,
-    `Class edits: each class's top ${pct(Number(meta.class_edit_fraction))} IG neurons of a module type x0 (suppress) or x2 (amplify), against ${(meta.class_edit_seeds as unknown[]).length} layer-matched random sets of the same size.`,
+    `Class edits: each class's top ${pct(Number(meta.class_edit_fraction))} IG neurons of a module type ${(meta.class_edit_kinds as string[] | undefined)?.length === 1 ? 'x0 (suppress; amplification in --preset full or with --class-edits both)' : 'x0 (suppress) or x2 (amplify)'}, against ${(meta.class_edit_seeds as unknown[]).length} layer-matched random sets of the same size.`,
     `Nulls: ${(meta.nulls as { name: string; description: string }[]).map((n) => `${esc(n.name)} (${esc(n.description)})`).join('; ') || 'none'}; each runs the same scoring and tests.`,
   ];
   return `<ul class="method">${items.map((i) => `<li>${i}</li>`).join('\n')}</ul>`;
