@@ -73,8 +73,9 @@ export { type StudyOptions, type StudyResult, runStudy } from './kn/study.js';
 export { type NeuronRef, type RecordEvidence, type PositionOptions, neuronKey, neuronPositions, collectPositions } from './kn/positions.js';
 export {
   type WindowMethod, type ExplainOptions, type CardWindow, type ZeroEffect, type NeuronCard, type LogoCluster, type Explanations,
-  type ChosenNeuron, chooseNeurons, explainNeurons, neuronCards, jaccardMatrix,
+  type ChosenNeuron, chooseNeurons, explainNeurons, neuronCards, jaccardMatrix, unitsName,
 } from './kn/explain.js';
+export { neuronUnits } from './kn/pairs.js';
 export {
   type PositionProfile, type CutoffTies, type LengthCorrelation, type DetectorCall, type EnrichmentRow, type WindowCandidate,
   NeuronAccumulator, detectorCall, enrichment, ecSubclasses, sequenceWindow,

@@ -1,7 +1,7 @@
 /**
  * `esm-kn neurons explain MODEL SCORES --out DIR`: a card per top neuron (kn/explain.ts) written as
  * DIR/motifs.json, DIR/motifs.csv and one DIR/logo_<module>_<layer>_<index>.svg per neuron, each file
- * atomically. `writeExplanations` is the writer `esm-kn experiment` can call with its own result.
+ * atomically (a query/key card is a rotary pair: `index` its first unit, `units` both). `writeExplanations` is the writer `esm-kn experiment` can call with its own result.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { FormatError } from '../io/errors.js';
 import { disposeClassifier } from '../model/classifier.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { stratifiedSample } from '../kn/examples.js';
-import { type Explanations, type NeuronCard, type WindowMethod, explainNeurons } from '../kn/explain.js';
+import { type Explanations, type NeuronCard, type WindowMethod, explainNeurons, unitsName } from '../kn/explain.js';
 import { neuronLayout, parseModules, sameLayout } from '../kn/layout.js';
 import { logoSvg } from '../kn/logo_svg.js';
 import { loadScores } from '../kn/scores_io.js';
@@ -27,7 +27,9 @@ export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--t
                  [--modules ...] [--windows 20] [--zero-records 32] [--test-examples N|all] [--max-len 1022]
   A card per top neuron of each class and module type (by SCORES' class means): top windows (+-7), logo,
   class and EC sub-class enrichment, position profile, length correlation, zeroing against a random
-  neuron. --method ig ranks windows by per-residue gradient x activation. --records FILE: labelled FASTA
+  neuron. Query and key cards are rotary pairs (d, d+Dh/2): ranked by the pair's norm (or summed
+  attribution), zeroed as a pair against a random pair. --method ig ranks windows by per-residue
+  gradient x activation. --records FILE: labelled FASTA
   or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg.`;
 
 /** File name of a neuron's logo. */
@@ -50,7 +52,7 @@ export function motifsJson(x: Explanations): string {
 const CSV_COLUMNS = [
   'module', 'layer', 'index', 'class', 'classes', 'score', 'consensus', 'max_ic', 'top_record', 'top_position', 'top_window', 'top_activation',
   'best_class', 'best_class_q', 'best_subclass', 'best_subclass_q', 'n_term_mean', 'core_mean', 'c_term_mean', 'length_spearman', 'detector',
-  'cutoff_tied', 'cutoff_kept', 'zero_p_before', 'zero_change', 'random_index', 'random_change',
+  'cutoff_tied', 'cutoff_kept', 'zero_p_before', 'zero_change', 'random_index', 'random_change', 'units', 'random_units',
 ] as const;
 
 function csvField(v: unknown): string {
@@ -75,6 +77,7 @@ export function motifsCsv(x: Explanations): string {
       n_term_mean: c.position_profile.regions.n_term, core_mean: c.position_profile.regions.core, c_term_mean: c.position_profile.regions.c_term,
       length_spearman: c.length_correlation.spearman, detector: c.detector.kind ?? '', cutoff_tied: c.cutoff_ties.tied, cutoff_kept: c.cutoff_ties.kept,
       zero_p_before: z?.p_before, zero_change: z?.change, random_index: z?.random.index, random_change: z?.random.change,
+      units: c.units.join(';'), random_units: z?.random.units.join(';'),
     };
     return CSV_COLUMNS.map((k) => csvField(row[k])).join(',');
   });
@@ -86,7 +89,7 @@ export async function writeExplanations(dir: string, x: Explanations): Promise<v
   mkdirSync(dir, { recursive: true });
   const enc = new TextEncoder();
   for (const c of x.neurons) {
-    const title = `${c.module} layer ${c.layer} neuron ${c.index} (${c.class}): ${c.consensus}, ${c.windows.length} windows`;
+    const title = `${c.module} layer ${c.layer} ${unitsName(c)} (${c.class}): ${c.consensus}, ${c.windows.length} windows`;
     await writeFileAtomic(join(dir, logoFileName(c)), [enc.encode(logoSvg(c.logo, { title }))]);
   }
   await writeFileAtomic(join(dir, 'motifs.csv'), [enc.encode(motifsCsv(x))]);
@@ -147,7 +150,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
     for (const c of result.neurons) {
       const cls = c.enrichment.find((r) => r.level === 'class');
       const z = c.zero_effect;
-      console.log(`  ${c.module.padEnd(8)} layer ${c.layer} neuron ${String(c.index).padEnd(5)} ${c.class.padEnd(22)} ${c.consensus}  top class ${cls ? `${cls.label} q ${cls.q_value.toPrecision(2)}` : '-'}` +
+      console.log(`  ${c.module.padEnd(8)} layer ${c.layer} ${unitsName(c).padEnd(14)} ${c.class.padEnd(22)} ${c.consensus}  top class ${cls ? `${cls.label} q ${cls.q_value.toPrecision(2)}` : '-'}` +
         `${c.detector.kind ? `  [${c.detector.kind} detector]` : ''}${c.cutoff_ties.tied > c.cutoff_ties.kept ? `  (${c.cutoff_ties.tied} records tie at the cut-off)` : ''}${z ? `  zeroed: p ${z.change >= 0 ? '+' : ''}${z.change.toFixed(4)} (random ${z.random.change >= 0 ? '+' : ''}${z.random.change.toFixed(4)})` : ''}`);
     }
     if (result.clusters.length) console.log(`logo clusters: ${result.clusters.map((g) => `{${g.members.join(', ')}} ${g.consensus}`).join('; ')}`);

@@ -12,6 +12,11 @@
  *     to a random neuron of the same module and layer zeroed alone;
  * and across neurons the Jaccard overlap of the classes' top sets and clusters of near-identical logos.
  *
+ * Query and key neurons are rotary pairs (d, d + Dh/2) (kn/pairs.ts: the split of a pair into units is
+ * not a property of the model): chosen among pairs by the pair's mean class score, read by the pair's
+ * norm (activation) or summed attribution (kn/positions.ts), zeroed as a pair against a random pair, and
+ * named by the pair's first unit (`index`) with both in `units`. So one pair never gets two cards.
+ *
  * Windows are ranked by activation (method 'activation') or by per-residue gradient x activation of
  * the true-class probability (method 'ig', kn/positions.ts: the integrand of integrated gradients at the
  * input, a one-node approximation, not the m-step IG of the scores). Browser-safe: no Node built-ins;
@@ -38,9 +43,10 @@ import {
   enrichment,
   sequenceWindow,
 } from './neuron_card.js';
+import { neuronUnits, pairRowInPlace } from './pairs.js';
 import { type NeuronRef, neuronKey, neuronPositions } from './positions.js';
 import { type NeuronScores, classScores } from './scores.js';
-import { topIndices } from './select.js';
+import { pairingOf, topIndices, unitGroups } from './select.js';
 import { jaccard } from './stats.js';
 import { rng } from '../engine/index.js';
 
@@ -76,6 +82,7 @@ export interface CardWindow {
   /** 1-based residue at the window's centre. */
   readonly position: number;
   readonly window: string;
+  /** The activation there (a query/key pair's norm); `attribution` a pair's summed attribution. */
   readonly activation: number;
   readonly attribution?: number;
   /** The record's class name and full EC numbers. */
@@ -83,7 +90,7 @@ export interface CardWindow {
   readonly ec?: string;
 }
 
-/** Zeroing the neuron alone against zeroing a random neuron of the same module and layer alone. */
+/** Zeroing the neuron (a query/key pair: both units) alone against zeroing a random one of the same module and layer alone. */
 export interface ZeroEffect {
   /** Records of the neuron's class the means run over. */
   readonly records: number;
@@ -92,11 +99,14 @@ export interface ZeroEffect {
   /** With the neuron zeroed, and the change (after - before). */
   readonly p_after: number;
   readonly change: number;
-  readonly random: { readonly index: number; readonly p_after: number; readonly change: number };
+  /** The random control: its first unit, its units (a random pair for query and key) and the effect. */
+  readonly random: { readonly index: number; readonly units: readonly number[]; readonly p_after: number; readonly change: number };
 }
 
-/** A neuron's card. */
+/** A neuron's card; `index` is a query/key pair's first unit. */
 export interface NeuronCard extends NeuronRef {
+  /** The units it stands for: [d, d + Dh/2] for a query/key pair, [index] otherwise. */
+  readonly units: readonly number[];
   /** The first class it is a top neuron of, and every such class (in class order). */
   readonly class: string;
   readonly classes: readonly string[];
@@ -115,6 +125,11 @@ export interface NeuronCard extends NeuronRef {
    */
   readonly cutoff_ties: CutoffTies;
   readonly zero_effect: ZeroEffect | null;
+}
+
+/** "neuron 37", or "pair (5, 9)" for a query/key card: how reports and the page name a card's units. */
+export function unitsName(c: { readonly index: number; readonly units?: readonly number[] }): string {
+  return c.units && c.units.length === 2 ? `pair (${c.units[0]}, ${c.units[1]})` : `neuron ${c.index}`;
 }
 
 /** A group of neurons with near-identical logos. */
@@ -147,19 +162,25 @@ export interface ChosenNeuron extends NeuronRef {
 
 /**
  * The top `top` neurons of each class and module type by the class's mean score, ranked over all
- * layers of the module type (ties to the lower index). A neuron top for several classes is chosen once.
- * Returns the distinct neurons (in order of first choice) and each class's top set.
+ * layers of the module type (ties to the lower index). Query and key are ranked as rotary pairs of a
+ * head of `headDim` units, by the pair's mean score (kn/pairs.ts, as the study pairs them), and chosen
+ * by their first unit. A neuron top for several classes is chosen once. Returns the distinct neurons
+ * (in order of first choice) and each class's top set.
  */
-export function chooseNeurons(scores: NeuronScores, top: number, modules: readonly NeuronModule[] = NEURON_MODULES): { neurons: ChosenNeuron[]; topSets: string[][] } {
+export function chooseNeurons(scores: NeuronScores, headDim: number, top: number, modules: readonly NeuronModule[] = NEURON_MODULES): { neurons: ChosenNeuron[]; topSets: string[][] } {
   const layout = scores.layout;
   const perClass = classScores(scores);
+  for (const row of perClass) pairRowInPlace(row, layout, headDim);
   const chosen = new Map<string, { n: ChosenNeuron; classes: number[] }>();
   const topSets = perClass.map((row, c) => {
     const set: string[] = [];
     for (const module of modules) {
       const W = layout.widths[module];
-      const ms = moduleScores(layout, row, module);
-      for (const i of topIndices(ms, Math.min(top, ms.length))) {
+      const ms = moduleScores(layout, row, module); // (layers, W)
+      const firsts = unitGroups(W, pairingOf(module, headDim)).map((g) => g[0]!);
+      const candidates = Array.from({ length: layout.numLayers }, (_, l) => firsts.map((w) => l * W + w)).flat(); // flat (layer, first unit), ascending
+      for (const j of topIndices(candidates.map((i) => ms[i]!), Math.min(top, candidates.length))) {
+        const i = candidates[j]!;
         const ref = { module, layer: Math.floor(i / W), index: i % W };
         const key = neuronKey(ref);
         set.push(key);
@@ -188,11 +209,15 @@ function hash(text: string, seed: number): number {
   return h;
 }
 
-/** A random index in [0, W) other than `index`, from a stream seeded by (seed, neuron). */
-function randomPartner(n: NeuronRef, W: number, seed: number): number {
-  if (W < 2) return n.index;
-  const j = Math.floor(rng(hash(neuronKey(n), seed))() * (W - 1));
-  return j >= n.index ? j + 1 : j;
+/**
+ * A random group of `groups` (one module and layer's units, or its rotary pairs) other than the one
+ * holding `n.index`, from a stream seeded by (seed, neuron).
+ */
+function randomPartner(n: NeuronRef, groups: readonly (readonly number[])[], seed: number): readonly number[] {
+  const own = groups.findIndex((g) => g.includes(n.index));
+  if (groups.length < 2) return groups[own]!;
+  const j = Math.floor(rng(hash(neuronKey(n), seed))() * (groups.length - 1));
+  return groups[j >= own ? j + 1 : j]!;
 }
 
 /** Mean probability of class c over logits (R, C). */
@@ -211,9 +236,9 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
   const byClass = new Map<number, { recs: TaskRecord[]; before: number }>();
   const total = neurons.length * 2;
   let done = 0;
-  const run = async (recs: readonly TaskRecord[], n: NeuronRef | null): Promise<Float32Array> => {
+  const run = async (recs: readonly TaskRecord[], n: { module: NeuronModule; layer: number; units: readonly number[] } | null): Promise<Float32Array> => {
     if (!n) return classifierLogits(model, head, recs, o.batching);
-    const h = editHook(layout, [scaleEdit(layout, n.module, [n.layer * layout.widths[n.module] + n.index], 0)]);
+    const h = editHook(layout, [scaleEdit(layout, n.module, n.units.map((w) => n.layer * layout.widths[n.module] + w), 0)]);
     try {
       return await classifierLogits(model, head, recs, o.batching, h.hook);
     } finally {
@@ -229,8 +254,10 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
       base = { recs, before: recs.length ? meanProb(await run(recs, null), C, c) : Number.NaN };
       byClass.set(c, base);
     }
-    const partner = { module: n.module, layer: n.layer, index: randomPartner(n, layout.widths[n.module], o.seed ?? 0) };
-    const after = base.recs.length ? meanProb(await run(base.recs, n), C, c) : Number.NaN;
+    const groups = unitGroups(layout.widths[n.module], pairingOf(n.module, model.config.headDim));
+    const partner = { module: n.module, layer: n.layer, units: randomPartner(n, groups, o.seed ?? 0) };
+    const own = { module: n.module, layer: n.layer, units: neuronUnits(n.module, n.index, model.config.headDim) };
+    const after = base.recs.length ? meanProb(await run(base.recs, own), C, c) : Number.NaN;
     o.onProgress?.('zeroing', ++done, total);
     const randomAfter = base.recs.length ? meanProb(await run(base.recs, partner), C, c) : Number.NaN;
     o.onProgress?.('zeroing', ++done, total);
@@ -239,7 +266,7 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
       p_before: base.before,
       p_after: after,
       change: after - base.before,
-      random: { index: partner.index, p_after: randomAfter, change: randomAfter - base.before },
+      random: { index: partner.units[0]!, units: partner.units, p_after: randomAfter, change: randomAfter - base.before },
     });
   }
   return out;
@@ -249,16 +276,19 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
  * The cards of given neurons on `records` (class names index the records' labels; a neuron's first
  * class is the one its zeroing effect is measured on): one pass over the records for the per-residue
  * values of every neuron, then two classifier evaluations per neuron on its class's records for the
- * zeroing effect (skipped when `head` is null). `top`, `modules` and `clusterThreshold` are not used.
+ * zeroing effect (skipped when `head` is null). A query or key neuron given by either unit of its
+ * rotary pair gets the pair's card. `top`, `modules` and `clusterThreshold` are not used.
  */
 export async function neuronCards(
   model: EsmModel,
   head: ClassifierHead | null,
   records: readonly TaskRecord[],
-  neurons: readonly ChosenNeuron[],
+  given: readonly ChosenNeuron[],
   classNames: readonly string[],
   o: ExplainOptions,
 ): Promise<NeuronCard[]> {
+  const Dh = model.config.headDim;
+  const neurons = given.map((n) => ({ ...n, index: neuronUnits(n.module, n.index, Dh)[0]! }));
   const method = o.method ?? 'activation';
   const keep = o.windows ?? 20;
   const half = o.half ?? 7;
@@ -295,7 +325,7 @@ export async function neuronCards(
     const profile = acc[k]!.profile();
     const length = acc[k]!.lengthCorrelation();
     return {
-      module: n.module, layer: n.layer, index: n.index,
+      module: n.module, layer: n.layer, index: n.index, units: neuronUnits(n.module, n.index, Dh),
       class: classNames[n.classes[0]!]!, classes: n.classes.map((c) => classNames[c]!), score: n.score,
       windows, logo, consensus: consensus(logo),
       enrichment: [...enrichment('class', classLabels, topRecords), ...(hasEc ? enrichment('subclass', subLabels, topRecords) : [])],
@@ -313,7 +343,7 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
   const layout = neuronLayout(model.config);
   if (!sameLayout(layout, scores.layout)) throw new Error('the scores were computed on a model of another shape');
   const classNames = scores.classNames;
-  const { neurons, topSets } = chooseNeurons(scores, o.top ?? 2, o.modules ?? NEURON_MODULES);
+  const { neurons, topSets } = chooseNeurons(scores, model.config.headDim, o.top ?? 2, o.modules ?? NEURON_MODULES);
   const cards = await neuronCards(model, head, records, neurons, classNames, o);
   const groups = clusterLogos(cards.map((c) => c.logo), o.clusterThreshold ?? 0.8);
   const clusters = groups.filter((g) => g.length > 1).map((g) => ({ members: g.map((i) => neuronKey(cards[i]!)), consensus: cards[g[0]!]!.consensus }));
@@ -323,6 +353,7 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
       scores_method: scores.method, window_method: o.method ?? 'activation', records: records.length, top_per_class_and_module: o.top ?? 2,
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
       positions: `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
+      query_key: 'per rotary pair (d, d + Dh/2), named by d: chosen by the pair\'s mean score, windows by the pair\'s norm (activation) or summed attribution, zeroed as a pair against a random pair',
       zero_records_per_class: o.zeroRecords ?? 32, seed: o.seed ?? 0, cluster_threshold: o.clusterThreshold ?? 0.8,
     },
   };

@@ -31,6 +31,18 @@ export function rotaryPartner(w: number, headDim: number): number {
   return w % headDim < half ? w + half : w - half;
 }
 
+/**
+ * The units one query or key neuron stands for: its rotary pair (d, d + Dh/2), first unit first (d mod
+ * Dh < Dh/2), for either unit of the pair; [index] for the other modules. Neuron cards read, zero and
+ * name query and key neurons by these pairs.
+ */
+export function neuronUnits(module: NeuronModule, index: number, headDim: number): number[] {
+  if (!PAIRED_MODULES.includes(module)) return [index];
+  if (headDim % 2) throw new Error(`rotary pairs need an even head dim, got ${headDim}`);
+  const v = rotaryPartner(index, headDim);
+  return index < v ? [index, v] : [v, index];
+}
+
 /** Replaces each query/key unit's value in a flat row (N) by its rotary pair's mean, in place. */
 export function pairRowInPlace(row: Float32Array | Float64Array, layout: NeuronLayout, headDim: number): void {
   if (headDim % 2) throw new Error(`rotary pairs need an even head dim, got ${headDim}`);

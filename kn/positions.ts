@@ -14,8 +14,15 @@
  * the m-step IG of ig.ts. It needs one forward and one backward per batch: a zero leaf (B, L, W) is
  * added to each hooked output, so its gradient is d f / d a.
  *
- * Axis letters: B batch, L tokens, W module width, K chosen neurons, k chosen neurons of one
- * (module, layer), C classes.
+ * Query and key neurons are read per rotary pair by default (kn/pairs.ts; `qk: 'unit'` reads the raw
+ * unit): rotating q and k by one angle within a pair (d, d + Dh/2) leaves the model unchanged but mixes
+ * the two units, so a single unit's activation is not a property of the model. A pair's activation is
+ * its norm sqrt(a_d^2 + a_{d+Dh/2}^2) and its attribution the sum of its two units' (a dot product of
+ * gradient and activation within the pair); both are invariant to that rotation. Both units are read
+ * as U unit columns and reduced to the K neurons on the host.
+ *
+ * Axis letters: B batch, L tokens, W module width, K chosen neurons, U their units, k chosen units of
+ * one (module, layer), C classes, Dh head dim.
  */
 import { type Tensor, add, backward, concat, keep, matmul, mul, noGrad, softmax, sum, tensor, tidy, zeros } from '../engine/index.js';
 import type { TaskRecord } from '../data/dataset.js';
@@ -23,6 +30,7 @@ import { encodePlan, planBatches } from '../model/batching.js';
 import { type EvalBatching, classifierForward, eachEvalBatch } from '../model/classifier.js';
 import { type EsmModel, NEURON_MODULES, type NeuronHook, type NeuronModule, esmForward, moduleWidth, prepareBatch } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
+import { type QkUnits, neuronUnits } from './pairs.js';
 
 /** One neuron: output unit `index` of `module` in `layer`. */
 export interface NeuronRef {
@@ -42,9 +50,9 @@ export interface RecordEvidence {
   readonly record: number;
   /** n: residues seen (the record's first ones, up to the batching's maxLength). */
   readonly residues: number;
-  /** (K, n) activation of neuron k at residue i, in the order of the neurons given. */
+  /** (K, n) activation of neuron k at residue i, in the order of the neurons given (a query/key pair's norm). */
   readonly activations: Float32Array;
-  /** (K, n) gradient x activation of the true-class probability; only with `attribution`. */
+  /** (K, n) gradient x activation of the true-class probability (a query/key pair's sum); only with `attribution`. */
   readonly attributions?: Float32Array;
 }
 
@@ -53,6 +61,8 @@ export interface PositionOptions {
   readonly batching: EvalBatching;
   /** Also compute per-residue gradient x activation (needs the classifier head). */
   readonly attribution?: boolean;
+  /** Query and key neurons per rotary pair (default) or per unit (basis-dependent; for checks). */
+  readonly qk?: QkUnits;
   /** Called after each batch with the records done so far. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -108,11 +118,53 @@ function perRecord(values: Float32Array, L: number, lengths: ArrayLike<number>, 
 }
 
 /**
+ * Per-neuron rows from per-unit rows: `units[k]` unit rows (U, n) belong to neuron k, in order; one
+ * unit is copied, a pair gives its norm (activations) or its sum (attributions). Returns (K, n).
+ */
+function reduceUnits(rows: Float32Array, n: number, units: readonly (readonly number[])[], reduce: 'norm' | 'sum'): Float32Array {
+  const out = new Float32Array(units.length * n); // (K, n)
+  let u = 0;
+  units.forEach((us, k) => {
+    for (let i = 0; i < n; i++) {
+      if (us.length === 1) out[k * n + i] = rows[u * n + i]!;
+      else {
+        const a = rows[u * n + i]!;
+        const b = rows[(u + 1) * n + i]!;
+        out[k * n + i] = reduce === 'norm' ? Math.hypot(a, b) : a + b;
+      }
+    }
+    u += us.length;
+  });
+  return out;
+}
+
+/**
  * Runs the records in evaluation batches and calls `consume` once per record with the chosen neurons'
- * activations (and attributions) at its residues. Records are visited in batch order (length-sorted),
- * each exactly once; `consume` gets the record's index.
+ * activations (and attributions) at its residues, query and key neurons per rotary pair unless
+ * `qk: 'unit'`. Records are visited in batch order (length-sorted), each exactly once; `consume` gets
+ * the record's index.
  */
 export async function neuronPositions(
+  model: EsmModel,
+  head: ClassifierHead | null,
+  records: readonly TaskRecord[],
+  neurons: readonly NeuronRef[],
+  opts: PositionOptions,
+  consume: (e: RecordEvidence) => void,
+): Promise<void> {
+  const units = neurons.map((n) => (opts.qk === 'unit' ? [n.index] : neuronUnits(n.module, n.index, model.config.headDim)));
+  if (units.every((us) => us.length === 1)) return unitPositions(model, head, records, neurons, opts, consume);
+  const flat = neurons.flatMap((n, k) => units[k]!.map((index) => ({ module: n.module, layer: n.layer, index }))); // (U)
+  return unitPositions(model, head, records, flat, opts, (e) => {
+    consume({
+      record: e.record, residues: e.residues, activations: reduceUnits(e.activations, e.residues, units, 'norm'),
+      ...(e.attributions ? { attributions: reduceUnits(e.attributions, e.residues, units, 'sum') } : {}),
+    });
+  });
+}
+
+/** neuronPositions on single units (query and key as raw units). */
+async function unitPositions(
   model: EsmModel,
   head: ClassifierHead | null,
   records: readonly TaskRecord[],

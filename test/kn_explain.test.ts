@@ -146,7 +146,7 @@ test('explain on the planted model: HExxH tops the HE unit\'s logo, its windows 
     const records = planted.map((p) => p.record);
     const names = ['c0', 'c1', 'c2'];
     const scores = plantedScores(records.map((r) => r.label), names);
-    const chosen = chooseNeurons(scores, 1, ['ffn_in']);
+    const chosen = chooseNeurons(scores, host.config.headDim, 1, ['ffn_in']);
     assert.equal(chosen.topSets, [['ffn_in:0:0'], [`ffn_in:0:${MOTIF_UNIT}`], ['ffn_in:0:0']], 'ties pick the lowest index');
     assert.equal(jaccardMatrix(chosen.topSets), [[1, 0, 1], [0, 1, 0], [1, 0, 1]]);
     const ex = await explainNeurons(u.model, u.head, records, scores, { top: 1, modules: ['ffn_in'], windows: 10, batching: { maxLength: 1022, batchSize: 8 } });

@@ -1,6 +1,7 @@
 /**
- * `esm-kn neurons explain` end to end on a tiny saved classifier: motifs.json with the cards' keys,
- * motifs.csv with one row per card, one logo SVG per card, and one-line errors.
+ * `esm-kn neurons explain` end to end on a tiny saved classifier: motifs.json with the cards' keys
+ * (query cards as rotary pairs: `index` the first unit, `units` both), motifs.csv with one row per card,
+ * one logo SVG per card, and one-line errors.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,13 +27,21 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
   let r = cli('neurons', 'score', modelDir, '--out', scores, '--method', 'activation', '--examples', '2', ...common);
   assert.is(r.status, 0, r.stderr);
   const out = join(dir, 'cards');
-  r = cli('neurons', 'explain', modelDir, scores, '--out', out, '--top', '1', '--modules', 'ffn_in', 'value', '--windows', '5', '--zero-records', '2', '--method', 'ig', ...common);
+  r = cli('neurons', 'explain', modelDir, scores, '--out', out, '--top', '1', '--modules', 'ffn_in', 'value', 'query', '--windows', '5', '--zero-records', '2', '--method', 'ig', ...common);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /neuron cards on \d+ records written to/);
   const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { format: string; neurons: Record<string, unknown>[]; jaccard: number[][]; clusters: unknown[]; top_sets: string[][] };
   assert.is(json.format, 'esm-kn-neuron-cards');
-  assert.ok(json.neurons.length >= 2 && json.neurons.length <= 2 * labels.length, `${json.neurons.length} cards`);
-  for (const key of ['module', 'layer', 'index', 'class', 'windows', 'logo', 'enrichment', 'position_profile', 'length_correlation', 'zero_effect', 'detector', 'logo_file']) {
+  assert.ok(json.neurons.length >= 3 && json.neurons.length <= 3 * labels.length, `${json.neurons.length} cards`);
+  const Dh = tiny.config.headDim;
+  for (const n of json.neurons) {
+    const i = n.index as number;
+    const pair = n.module === 'query';
+    assert.equal(n.units, pair ? [i, i + Dh / 2] : [i], `${String(n.module)} ${i}: units`);
+    if (pair) assert.ok(i % Dh < Dh / 2, `query ${i} is a pair's first unit`);
+  }
+  assert.ok(json.neurons.some((n) => n.module === 'query'), 'a query card');
+  for (const key of ['module', 'layer', 'index', 'units', 'class', 'windows', 'logo', 'enrichment', 'position_profile', 'length_correlation', 'zero_effect', 'detector', 'logo_file']) {
     assert.ok(key in json.neurons[0]!, `card has ${key}`);
   }
   const w = (json.neurons[0]!.windows as { window: string; attribution?: number }[])[0]!;
@@ -43,6 +52,7 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
   const csv = readFileSync(join(out, 'motifs.csv'), 'utf8').trim().split('\n');
   assert.is(csv.length, json.neurons.length + 1);
   assert.ok(csv[0]!.startsWith('module,layer,index,class,classes,score,consensus'), csv[0]);
+  assert.ok(csv[0]!.endsWith(',units,random_units'), csv[0]);
   const logos = readdirSync(out).filter((f) => f.startsWith('logo_'));
   assert.is(logos.length, json.neurons.length);
   for (const n of json.neurons) {

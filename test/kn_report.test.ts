@@ -119,13 +119,17 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.ok(html.includes(`Smoke test: ${String(meta.test_records)} test records`), 'the smoke-test banner');
   assert.ok(existsSync(join(out, 'scores', 'ig.safetensors')) && existsSync(join(out, 'scores', 'activation.safetensors')));
   // Neuron cards: every card's logo exists and the report's top-neuron table links it.
-  const cards = JSON.parse(readFileSync(join(out, 'cards', 'motifs.json'), 'utf8')) as { neurons: { module: string; layer: number; index: number }[] };
+  const cards = JSON.parse(readFileSync(join(out, 'cards', 'motifs.json'), 'utf8')) as { neurons: { module: string; layer: number; index: number; units: number[] }[] };
   assert.ok(cards.neurons.length > 0);
   for (const c of cards.neurons) {
     const file = `logo_${c.module}_${c.layer}_${c.index}.svg`;
     assert.ok(existsSync(join(out, 'cards', file)), file);
     assert.ok(html.includes(`href="cards/${file}"`), `report links ${file}`);
   }
+  // Query and key cards are rotary pairs, named as such in the table.
+  const pairs = cards.neurons.filter((c) => c.module === 'query' || c.module === 'key');
+  assert.ok(pairs.length > 0, 'query/key cards');
+  for (const c of pairs) assert.ok(c.units.length === 2 && c.units[0] === c.index && html.includes(`<td>pair (${c.units[0]}, ${c.units[1]})</td>`), `${c.module} ${c.layer} ${c.index}: pair ${c.units}`);
   const baselines = results.baselines as { name: string }[];
   assert.equal(baselines.map((b) => b.name), ['majority', 'composition', '3-mer 1-NN']);
 });

@@ -13,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCheckpoint } from '../model/checkpoint/node.js';
 import { NEURON_MODULES } from '../model/esm.js';
+import { neuronUnits } from '../kn/pairs.js';
 import { refClassifierProbs } from '../kn/ref/ig.js';
 import { encodeSequence } from '../model/tokenizer.js';
 import { type BrowserSession, openBrowser } from './lib/browser.js';
@@ -92,7 +93,7 @@ test('the page classifies a sequence, draws its attribution track and lists neur
 
   // A row's card: one sequence, so its windows are the sequence's 10 most active residues (the software default).
   const [, module, layer, index] = rows[1]!;
-  const card = await openCard(page, 1, `${module}:${layer}:${index}`);
+  const card = await openCard(page, 1, cardKeyOf(module!, layer!, index!, ck.config.headDim));
   assert.match(card.hint, /single sequence the windows are its 10 most active residues/);
   assert.is(card.windows.length, 10);
   for (const w of card.windows) {
@@ -101,10 +102,15 @@ test('the page classifies a sequence, draws its attribution track and lists neur
   }
   assert.is(new Set(card.windows.map((w) => w.position)).size, 10, 'distinct residues');
   assert.is(card.enrichmentRows, 0, 'no enrichment from one record');
-  assert.match(card.zero, /over the 1 record predicted .* zeroing neuron \d+ of the same module and layer/);
+  assert.match(card.zero, /over the 1 record predicted .* zeroing (neuron \d+|pair \(\d+, \d+\)) of the same module and layer/);
   assert.equal(errors, [], 'no console errors');
   await page.close();
 });
+
+/** The data-neuron key of a table row's card: a query/key row's card is its rotary pair's, named by the first unit. */
+function cardKeyOf(module: string, layer: string, index: string, headDim: number): string {
+  return `${module}:${layer}:${neuronUnits(module as (typeof NEURON_MODULES)[number], Number(index), headDim)[0]}`;
+}
 
 /** What a neuron card shows, read from the page. */
 interface CardSeen {
@@ -147,7 +153,8 @@ test('with several records a card takes one window per record and tests the pred
   await page.waitForSelector('body[data-state="done"]', { timeout: 180_000 });
   assert.is(await message(page, 'run-error'), '', 'no run error');
   const [, module, layer, index] = await page.locator('table.neurons tbody tr').first().evaluate((tr) => Array.from(tr.children, (td) => td.textContent ?? ''));
-  const card = await openCard(page, 0, `${module}:${layer}:${index}`);
+  const headDim = (await loadCheckpoint('experiments/models/default')).config.headDim;
+  const card = await openCard(page, 0, cardKeyOf(module!, layer!, index!, headDim));
   assert.match(card.hint, /Computed on the page's 3 records.*One window per record/);
   assert.is(card.windows.length, 3);
   assert.equal(card.windows.map((w) => w.record).sort(), ['a', 'b', 'c']);
@@ -158,7 +165,7 @@ test('with several records a card takes one window per record and tests the pred
   }
   assert.ok(card.enrichmentRows >= 1, 'enrichment rows by predicted class');
   assert.match(await page.locator('#neuron-card table.card-enrichment tbody tr td:nth-child(3)').first().textContent() ?? '', / of 3$/);
-  assert.match(card.zero, /Zeroing this neuron alone/);
+  assert.match(card.zero, /Zeroing this (neuron|pair \(both units\)) alone/);
   assert.equal(errors, [], 'no console errors');
   await page.close();
 });

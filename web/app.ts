@@ -18,6 +18,7 @@ import { isSoftwareAdapter } from '../engine/index.js';
 import { checkWebGpu, describeDevice } from './ui/gpu_check.js';
 import { drawResidueTrack } from './ui/residue_track.js';
 import { cardKey, cardView, neuronName } from './ui/neuron_card.js';
+import { neuronUnits } from '../kn/pairs.js';
 import { effectsTable, neuronTable, probabilityChart } from './ui/results.js';
 
 const DEFAULT_MODEL = 'models/default';
@@ -219,17 +220,19 @@ async function showCard(row: NeuronRow, tr: HTMLTableRowElement): Promise<void> 
     for (const other of Array.from(tr.parentElement?.children ?? [])) other.classList.toggle('picked', other === tr);
     if (run.clf !== classifier) throw new Error('another model was loaded since this table was computed: run again for its cards');
     const opts = cardOptions(run.maxLength);
+    // A query/key row's card is its rotary pair's.
+    const name = neuronName({ ...row, units: neuronUnits(row.module, row.index, run.clf.config.headDim) });
     setState('running');
     const t0 = performance.now();
     try {
       const pc = await pageNeuronCard(run.clf, run.records, run.analysed, row, run.predicted, opts, (stage, done, total) => {
-        status.textContent = `Card of ${neuronName(row)}: ${stage}${total > 1 ? ` ${done}/${total}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+        status.textContent = `Card of ${name}: ${stage}${total > 1 ? ` ${done}/${total}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
       });
       byId('card-body').replaceChildren(cardView(pc));
       box.dataset.neuron = cardKey(pc);
-      status.textContent = `Card of ${neuronName(row)} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
+      status.textContent = `Card of ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
     } catch (e) {
-      status.textContent = `Card of ${neuronName(row)}: failed.`;
+      status.textContent = `Card of ${name}: failed.`;
       throw e;
     } finally {
       setState('done');

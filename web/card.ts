@@ -4,8 +4,8 @@
  * analysed one first, up to a cap, each cropped like the analysis). The records carry no classes, so
  * each is labelled with the class the model predicts for it: the enrichment rows and the zeroing
  * effect are about predicted classes. With a single sequence the windows are its best residues (several
- * per record); with more, one window per record, as in the CLI's cards. Browser-safe; GPU work is
- * serialised by the caller.
+ * per record); with more, one window per record, as in the CLI's cards. A query or key row (one unit)
+ * gets its rotary pair's card (kn/explain.ts). Browser-safe; GPU work is serialised by the caller.
  */
 import type { TaskRecord } from '../data/dataset.js';
 import { type NeuronCard, neuronCards } from '../kn/explain.js';
@@ -26,6 +26,8 @@ export interface CardOptions {
 /** A card and what it was computed on. */
 export interface PageCard {
   readonly card: NeuronCard;
+  /** The table row's unit (for a query/key pair card, one of its two units; its score is that unit's). */
+  readonly unit: number;
   /** Records used, of those the page had. */
   readonly records: number;
   readonly available: number;
@@ -57,7 +59,7 @@ export function cardInputs(all: readonly InputRecord[], analysed: number, max: n
  * The card of `neuron` (a row of the table for class `cls`) on the page's records: the records are
  * classified once (their predicted classes become their labels), then kn neuronCards ranks windows by
  * activation and measures zeroing the neuron alone, and a random neuron of its module and layer alone,
- * on the records predicted as `cls`.
+ * on the records predicted as `cls` (query and key: the row's rotary pair, its norm, a random pair).
  */
 export async function pageNeuronCard(
   clf: Classifier,
@@ -95,5 +97,5 @@ export async function pageNeuronCard(
     },
   });
   await tick();
-  return { card: card!, records: records.length, available: all.length, cropped, windowsPerRecord, predictedCounts, classNames: clf.labels };
+  return { card: card!, unit: neuron.index, records: records.length, available: all.length, cropped, windowsPerRecord, predictedCounts, classNames: clf.labels };
 }

@@ -7,7 +7,7 @@ import type { ClassEditRow, SpecificityRow } from '../../kn/class_edits.js';
 import type { Density } from '../../kn/density.js';
 import type { NullResult, StudyResult } from '../../kn/study.js';
 import { ALPHA, type AblationTest, SMOKE_TEST_RECORDS } from '../../kn/tests.js';
-import type { Explanations, NeuronCard } from '../../kn/explain.js';
+import { type Explanations, type NeuronCard, unitsName } from '../../kn/explain.js';
 import { logoFileName } from '../neurons_explain.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
@@ -125,7 +125,8 @@ export function nullsSection(nulls: readonly NullResult[], metric: string, attai
 /**
  * The top IG neurons of each class and module type, one row per neuron card: its logo (linked to the
  * SVG), the strongest class and EC sub-class enrichment, any position or length detector call, and
- * zeroing it alone against a random neuron of the same module and layer.
+ * zeroing it alone against a random neuron of the same module and layer. Query and key rows are rotary
+ * pairs, shown as "pair (d, d+Dh/2)".
  */
 export function topNeuronsTable(x: Explanations, caption: string): string {
   const best = (c: NeuronCard, level: string) => c.enrichment.filter((r) => r.level === level)[0];
@@ -134,11 +135,11 @@ export function topNeuronsTable(x: Explanations, caption: string): string {
     const file = `cards/${logoFileName(c)}`;
     const z = c.zero_effect;
     return [
-      c.classes.join(', '), c.module, String(c.layer), String(c.index), c.score.toExponential(2),
+      c.classes.join(', '), c.module, String(c.layer), c.units.length === 2 ? unitsName(c) : String(c.index), c.score.toExponential(2),
       { html: `<a href="${esc(file)}"><code>${esc(c.consensus)}</code></a>` },
       enr(best(c, 'class')), enr(best(c, 'subclass')), c.detector.kind ?? '-',
       z ? `${pp(z.change)} vs ${pp(z.random.change)}` : '-',
     ];
   });
-  return table(caption, ['top for', 'module', 'layer', 'index', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: mean p(class) change vs a random neuron (percentage points)'], rows);
+  return table(caption, ['top for', 'module', 'layer', 'neuron', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: mean p(class) change vs a random neuron (percentage points)'], rows);
 }

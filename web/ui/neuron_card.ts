@@ -2,9 +2,10 @@
  * A neuron's card as page elements (web/card.ts computes it): what it was computed on, the sequence
  * logo of its top windows (kn/logo_svg.ts), the windows (record, position, window, activation), the
  * position profile and detector call, the enrichment rows when there are several records, and the
- * effect of zeroing it alone next to a random neuron of the same module and layer.
+ * effect of zeroing it alone next to a random neuron of the same module and layer. A query or key card is
+ * a rotary pair (d, d+Dh/2): its activation is the pair's norm and it is zeroed against a random pair.
  */
-import type { NeuronCard } from '../../kn/explain.js';
+import { type NeuronCard, unitsName } from '../../kn/explain.js';
 import { logoSvg } from '../../kn/logo_svg.js';
 import { neuronKey } from '../../kn/positions.js';
 import type { PageCard } from '../card.js';
@@ -13,10 +14,13 @@ import { el } from './dom.js';
 const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '–' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(3) : v.toExponential(2));
 const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
 
-/** "ffn_in, layer 1, neuron 37". */
-export function neuronName(n: Pick<NeuronCard, 'module' | 'layer' | 'index'>): string {
-  return `${n.module}, layer ${n.layer}, neuron ${n.index}`;
+/** "ffn_in, layer 1, neuron 37", or "query, layer 1, pair (5, 9)" when given a pair's units. */
+export function neuronName(n: Pick<NeuronCard, 'module' | 'layer' | 'index'> & { readonly units?: readonly number[] }): string {
+  return `${n.module}, layer ${n.layer}, ${unitsName(n)}`;
 }
+
+/** True for a query/key card (a rotary pair). */
+const isPair = (card: NeuronCard): boolean => card.units.length === 2;
 
 /** The logo SVG (the project's own, escaped markup) in a block. */
 function logoBlock(card: NeuronCard): HTMLElement {
@@ -32,7 +36,7 @@ function windowCell(w: string): HTMLElement {
 }
 
 function windowsTable(card: NeuronCard, several: boolean): HTMLElement {
-  const head = el('tr', {}, ...['#', ...(several ? ['record', 'predicted'] : []), 'position', 'window (±7)', 'activation'].map((h) => el('th', {}, h)));
+  const head = el('tr', {}, ...['#', ...(several ? ['record', 'predicted'] : []), 'position', 'window (±7)', isPair(card) ? 'activation (pair norm)' : 'activation'].map((h) => el('th', {}, h)));
   const rows = card.windows.map((w, i) =>
     el('tr', { 'data-position': String(w.position), 'data-record': w.record },
       el('td', {}, String(i + 1)),
@@ -74,9 +78,10 @@ function zeroLine(card: NeuronCard): HTMLElement {
   const z = card.zero_effect;
   if (!z || z.records === 0) return el('p', {}, `Zeroing: no record is predicted ${card.class}.`);
   const sign = (d: number) => `${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points`;
+  const what = isPair(card) ? 'pair (both units)' : 'neuron';
   return el('p', { class: 'card-zero' },
-    `Zeroing this neuron alone (at every residue) moves the mean P(${card.class}) over the ${z.records} record${z.records > 1 ? 's' : ''} predicted ${card.class} ` +
-    `from ${pct(z.p_before)} to ${pct(z.p_after)} (${sign(z.change)}); zeroing neuron ${z.random.index} of the same module and layer instead (a seeded random control) ` +
+    `Zeroing this ${what} alone (at every residue) moves the mean P(${card.class}) over the ${z.records} record${z.records > 1 ? 's' : ''} predicted ${card.class} ` +
+    `from ${pct(z.p_before)} to ${pct(z.p_after)} (${sign(z.change)}); zeroing ${unitsName(z.random)} of the same module and layer instead (a seeded random control) ` +
     `moves it to ${pct(z.random.p_after)} (${sign(z.random.change)}).`);
 }
 
@@ -91,8 +96,8 @@ export function cardView(pc: PageCard): HTMLElement {
     : `With a single sequence the windows are its ${card.windows.length} most active residues (windows may overlap), not one window per record as in the study's cards; enrichment needs several records.`;
   const ties = card.cutoff_ties.tied > card.cutoff_ties.kept ? ` ${card.cutoff_ties.tied} windows tie at the cut-off value and ${card.cutoff_ties.kept} of them were kept by a seeded draw.` : '';
   return el('div', { class: 'card' },
-    el('h3', {}, `Card of ${neuronName(card)} (IG score for ${card.class} ${card.score.toExponential(3)})`),
-    el('p', { class: 'hint' }, `Computed on ${used}, ranked by the neuron's activation at each residue.${crop} ${how}${ties}`),
+    el('h3', {}, `Card of ${neuronName(card)} (IG score for ${card.class} ${card.score.toExponential(3)}${isPair(card) ? `, of the table's unit ${pc.unit}` : ''})`),
+    el('p', { class: 'hint' }, `Computed on ${used}, ranked by ${isPair(card) ? "the norm of the rotary pair's two activations at each residue (how a pair splits into its two units depends on the basis, its norm does not)" : "the neuron's activation at each residue"}.${crop} ${how}${ties}`),
     logoBlock(card),
     el('p', { class: 'hint' }, `Consensus: ${card.consensus} (upper case: the tallest letter has at least 1 bit; lower case: less; x: no information).`),
     windowsTable(card, several),
