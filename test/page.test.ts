@@ -201,7 +201,7 @@ test('bad files, bad FASTA and a model without a head show a visible message; a 
   await page.setInputFiles('#model-folder', 'experiments/models/default');
   await page.waitForFunction((n) => Number(document.body.dataset.modelLoads) > n, loads, { timeout: 60_000 });
   assert.is(await message(page, 'model-error'), '');
-  assert.match(await page.locator('#model-status').textContent() ?? '', /^Model: esm-kn default \(4 layers, dim 64/);
+  assert.match(await page.locator('#model-status').textContent() ?? '', /^Model: esm-kn default \(4 layers, dim 96/);
   await page.fill('#sequence', '>bad\nMKTAYIAKQR1ZZ\n');
   assert.match(await message(page, 'input-error'), /record 'bad': unknown character '1' at residue 11/);
   await page.setInputFiles('#fasta-file', { name: 'in.fasta', mimeType: 'text/plain', buffer: Buffer.from('MKT\n>x\nAAA\n') });
