@@ -77,8 +77,8 @@ export {
 } from './kn/explain.js';
 export { neuronUnits } from './kn/pairs.js';
 export {
-  type PositionProfile, type CutoffTies, type LengthCorrelation, type DetectorCall, type EnrichmentRow, type WindowCandidate,
-  NeuronAccumulator, detectorCall, enrichment, ecSubclasses, sequenceWindow,
+  type PositionProfile, type CutoffTies, type LengthCorrelation, type DetectorCall, type EnrichmentRow, type EnrichmentTest, type WindowCandidate,
+  NeuronAccumulator, detectorCall, enrichmentTests, adjustEnrichment, ecSubclasses, sequenceWindow,
 } from './kn/neuron_card.js';
 export { type Logo, type LogoColumn, type LogoLetter, AMINO_ACIDS, sequenceLogo, consensus, logoSimilarity, clusterLogos } from './kn/logo.js';
 export { type LogoSvgOptions, logoSvg } from './kn/logo_svg.js';

@@ -5,7 +5,8 @@
  *     by a seeded hash of the record id, never by the set's order, and counted) and their sequence logo
  *     (kn/logo.ts: small-sample corrected information content);
  *   - which classes and EC sub-classes the top windows' records belong to against the set
- *     (kn/neuron_card.ts: one-sided Fisher, Benjamini-Hochberg within neuron and level);
+ *     (kn/neuron_card.ts: one-sided Fisher per card; Benjamini-Hochberg q-values over every enrichment
+ *     test of the cards made together, all cards and both levels: one family per run);
  *   - a position profile and the Spearman correlation of per-record mean activation with length, with
  *     length and terminal detectors named (detectorCall);
  *   - the change in its class's mean probability on that class's records when it alone is zeroed, next
@@ -35,12 +36,14 @@ import {
   type CutoffTies,
   type DetectorCall,
   type EnrichmentRow,
+  type EnrichmentTest,
   type LengthCorrelation,
   NeuronAccumulator,
   type PositionProfile,
+  adjustEnrichment,
   detectorCall,
   ecSubclasses,
-  enrichment,
+  enrichmentTests,
   sequenceWindow,
 } from './neuron_card.js';
 import { neuronUnits, pairRowInPlace } from './pairs.js';
@@ -276,8 +279,10 @@ async function zeroEffects(model: EsmModel, head: ClassifierHead, records: reado
  * The cards of given neurons on `records` (class names index the records' labels; a neuron's first
  * class is the one its zeroing effect is measured on): one pass over the records for the per-residue
  * values of every neuron, then two classifier evaluations per neuron on its class's records for the
- * zeroing effect (skipped when `head` is null). A query or key neuron given by either unit of its
- * rotary pair gets the pair's card. `top`, `modules` and `clusterThreshold` are not used.
+ * zeroing effect (skipped when `head` is null). Enrichment q-values are Benjamini-Hochberg over every
+ * enrichment test of the call's cards (all cards, class and sub-class levels: one family), each p-value
+ * the card's own. A query or key neuron given by either unit of its rotary pair gets the pair's card.
+ * `top`, `modules` and `clusterThreshold` are not used.
  */
 export async function neuronCards(
   model: EsmModel,
@@ -311,9 +316,15 @@ export async function neuronCards(
   const classLabels = records.map((r) => [classNames[r.label] ?? String(r.label)]);
   const subLabels = records.map((r) => ecSubclasses(r.ec));
   const hasEc = subLabels.some((s) => s.length > 0);
+  const tops = acc.map((a) => a.topWindows());
+  // One Benjamini-Hochberg family over every card's tests of both levels: a reader scans all the cards.
+  const tests = tops.map((t): EnrichmentTest[] => {
+    const topRecords = t.map((c) => c.record);
+    return [...enrichmentTests('class', classLabels, topRecords), ...(hasEc ? enrichmentTests('subclass', subLabels, topRecords) : [])];
+  });
+  const enrichment = adjustEnrichment(tests);
   return neurons.map((n, k): NeuronCard => {
-    const tops = acc[k]!.topWindows();
-    const windows = tops.map((c): CardWindow => {
+    const windows = tops[k]!.map((c): CardWindow => {
       const r = records[c.record]!;
       return {
         record: r.id, position: c.position + 1, window: sequenceWindow(r.sequence, c.position, half), activation: c.activation,
@@ -321,14 +332,13 @@ export async function neuronCards(
       };
     });
     const logo = sequenceLogo(windows.map((w) => w.window));
-    const topRecords = tops.map((c) => c.record);
     const profile = acc[k]!.profile();
     const length = acc[k]!.lengthCorrelation();
     return {
       module: n.module, layer: n.layer, index: n.index, units: neuronUnits(n.module, n.index, Dh),
       class: classNames[n.classes[0]!]!, classes: n.classes.map((c) => classNames[c]!), score: n.score,
       windows, logo, consensus: consensus(logo),
-      enrichment: [...enrichment('class', classLabels, topRecords), ...(hasEc ? enrichment('subclass', subLabels, topRecords) : [])],
+      enrichment: enrichment[k]!,
       position_profile: profile, length_correlation: length, detector: detectorCall(profile, length), cutoff_ties: acc[k]!.cutoffTies(),
       zero_effect: zero ? zero[k]! : null,
     };
@@ -354,6 +364,8 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
       positions: `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
       query_key: 'per rotary pair (d, d + Dh/2), named by d: chosen by the pair\'s mean score, windows by the pair\'s norm (activation) or summed attribution, zeroed as a pair against a random pair',
+      enrichment_q: 'Benjamini-Hochberg over every enrichment test of this run (all cards, class and sub-class levels together: one family of enrichment_tests tests); p-values are each card\'s own one-sided Fisher tests',
+      enrichment_tests: cards.reduce((a, c) => a + c.enrichment.length, 0),
       zero_records_per_class: o.zeroRecords ?? 32, seed: o.seed ?? 0, cluster_threshold: o.clusterThreshold ?? 0.8,
     },
   };

@@ -2,8 +2,9 @@
  * The statistics of one neuron's card, from its per-residue values (kn/positions.ts), pure and
  * browser-safe: its top windows (one per record, the record's best residue, +-half residues padded with
  * '-' past the ends), the EC classes and sub-classes those windows come from against the set's
- * composition (Fisher's exact test, Benjamini-Hochberg q-values), where along the sequence it fires
- * (a position profile) and whether its per-record mean follows sequence length.
+ * composition (Fisher's exact test per card; Benjamini-Hochberg q-values over a family of cards' tests),
+ * where along the sequence it fires (a position profile) and whether its per-record mean follows
+ * sequence length.
  *
  * Values arrive one record at a time (`NeuronAccumulator.add`), so a card over a large set keeps only
  * the top candidates, a few bins and one mean per record.
@@ -253,23 +254,29 @@ export interface EnrichmentRow {
   readonly set_total: number;
   /** Sample odds ratio ad / (bc) of the 2x2 table (fisherExact: Infinity when bc = 0 < ad, NaN when both are 0). */
   readonly odds_ratio: number;
-  /** One-sided Fisher p-value, P(X >= in_top): evidence of enrichment. */
+  /** One-sided Fisher p-value, P(X >= in_top): evidence of enrichment; the neuron's own. */
   readonly p_value: number;
-  /** Benjamini-Hochberg q-value within the neuron and level. */
+  /**
+   * Benjamini-Hochberg q-value over the family adjustEnrichment was given: in kn/explain.ts every enrichment
+   * test of one run (all cards, both levels), since a reader scanning the cards scans them all.
+   */
   readonly q_value: number;
 }
 
+/** An enrichment test before adjustment: its row without the q-value. */
+export type EnrichmentTest = Omit<EnrichmentRow, 'q_value'>;
+
 /**
- * Enrichment of labels among the `top` records (indices into the set of `labels.length` records, each
- * record carrying zero or more labels of one level). Per label seen in the set, the 2x2 table
+ * Enrichment tests of labels among the `top` records (indices into the set of `labels.length` records,
+ * each record carrying zero or more labels of one level). Per label seen in the set, the 2x2 table
  * [[top with label, top without], [rest with label, rest without]] goes to Fisher's exact test, one-sided
- * (greater: the question is what a neuron is for); q-values are Benjamini-Hochberg over the labels of
- * the level. Rows sorted by p-value, then label.
+ * (greater: the question is what a neuron is for). Sorted by p-value, then label; adjustEnrichment adds
+ * the q-values.
  */
-export function enrichment(level: string, labels: readonly (readonly string[])[], top: readonly number[]): EnrichmentRow[] {
+export function enrichmentTests(level: string, labels: readonly (readonly string[])[], top: readonly number[]): EnrichmentTest[] {
   const N = labels.length;
   const topSet = new Set(top);
-  for (const r of topSet) if (!(Number.isInteger(r) && r >= 0 && r < N)) throw new Error(`enrichment: top record ${r} outside [0, ${N})`);
+  for (const r of topSet) if (!(Number.isInteger(r) && r >= 0 && r < N)) throw new Error(`enrichmentTests: top record ${r} outside [0, ${N})`);
   const T = topSet.size;
   const inSet = new Map<string, number>();
   const inTop = new Map<string, number>();
@@ -280,14 +287,22 @@ export function enrichment(level: string, labels: readonly (readonly string[])[]
     }
   });
   const names = [...inSet.keys()].sort();
-  const tests = names.map((label) => {
-    const a = inTop.get(label) ?? 0;
-    const k = inSet.get(label)!;
-    const f = fisherExact(a, T - a, k - a, N - T - (k - a));
-    return { label, a, k, odds: f.oddsRatio, p: f.pValueGreater };
-  });
-  const q = benjaminiHochberg(tests.map((t) => t.p));
-  return tests
-    .map((t, i): EnrichmentRow => ({ level, label: t.label, in_top: t.a, top_total: T, in_set: t.k, set_total: N, odds_ratio: t.odds, p_value: t.p, q_value: q[i]! }))
+  return names
+    .map((label): EnrichmentTest => {
+      const a = inTop.get(label) ?? 0;
+      const k = inSet.get(label)!;
+      const f = fisherExact(a, T - a, k - a, N - T - (k - a));
+      return { level, label, in_top: a, top_total: T, in_set: k, set_total: N, odds_ratio: f.oddsRatio, p_value: f.pValueGreater };
+    })
     .sort((x, y) => x.p_value - y.p_value || (x.label < y.label ? -1 : 1));
+}
+
+/**
+ * Benjamini-Hochberg q-values over every test of `groups` pooled as one family (e.g. one group per card),
+ * returned in the groups' shape and order with each test's own p-value kept.
+ */
+export function adjustEnrichment(groups: readonly (readonly EnrichmentTest[])[]): EnrichmentRow[][] {
+  const q = benjaminiHochberg(groups.flatMap((g) => g.map((t) => t.p_value)));
+  let i = 0;
+  return groups.map((g) => g.map((t): EnrichmentRow => ({ ...t, q_value: q[i++]! })));
 }

@@ -9,13 +9,17 @@ import { chooseNeurons, explainNeurons, jaccardMatrix } from '../kn/explain.js';
 import { neuronLayout } from '../kn/layout.js';
 import { sequenceLogo } from '../kn/logo.js';
 import { logoSvg } from '../kn/logo_svg.js';
-import { NeuronAccumulator, PROFILE_BINS, detectorCall, ecSubclasses, enrichment, regionOf, sequenceWindow } from '../kn/neuron_card.js';
+import { type EnrichmentRow, NeuronAccumulator, PROFILE_BINS, adjustEnrichment, detectorCall, ecSubclasses, enrichmentTests, regionOf, sequenceWindow } from '../kn/neuron_card.js';
+import { benjaminiHochberg } from '../kn/stats.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { gpu } from './lib/gpu.js';
 import { disposeTiny, uploadTiny } from './lib/kn_fixtures.js';
 import { MOTIF_UNIT, motifClassifier, plantedRecords } from './lib/motif_model.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+/** One level of one neuron's tests, adjusted as a family of their own. */
+const enrichment = (level: string, labels: readonly (readonly string[])[], top: readonly number[]): EnrichmentRow[] => adjustEnrichment([enrichmentTests(level, labels, top)])[0]!;
 
 test('sequenceWindow: +-half residues, padded with - past either end', () => {
   assert.is(sequenceWindow('ACDEFGHIK', 4, 2), 'DEFGH');
@@ -32,7 +36,7 @@ test('ecSubclasses: second EC level, distinct, incomplete numbers skipped', () =
   assert.equal(ecSubclasses(undefined), []);
 });
 
-test('enrichment: one-sided Fisher per label and BH q-values on hand cases', () => {
+test('enrichment: one-sided Fisher per label and BH q-values on hand cases (one list as its own family)', () => {
   // Fisher's tea-tasting table [[3, 1], [1, 3]]: P(X >= 3) = (16 + 1) / 70 (Fisher 1935).
   const tea = [['milk'], ['milk'], ['milk'], ['milk'], ['tea'], ['tea'], ['tea'], ['tea']];
   const rows = enrichment('class', tea, [0, 1, 2, 4]);
@@ -57,6 +61,26 @@ test('enrichment: one-sided Fisher per label and BH q-values on hand cases', () 
   const multi = enrichment('subclass', [['2.7', '2.4'], ['2.7'], [], []], [0, 1]);
   assert.equal(multi.map((r) => [r.label, r.in_top, r.in_set]), [['2.7', 2, 2], ['2.4', 1, 1]]);
   close(multi[0]!.p_value, 1 / 6, 'P(both 2.7 records in a top 2 of 4)');
+});
+
+test('enrichment q-values: one BH family over every card\'s tests, each p-value the card\'s own', () => {
+  // Card A: the tea-tasting table (p 17/70 and 69/70); card B: all 4 top records in a label held by 5 of 10 (p 5/210 and 1).
+  const tea = [['milk'], ['milk'], ['milk'], ['milk'], ['tea'], ['tea'], ['tea'], ['tea']];
+  const ten = Array.from({ length: 10 }, (_, i) => [i < 5 ? 'a' : 'b']);
+  const cardA = enrichmentTests('class', tea, [0, 1, 2, 4]);
+  const cardB = enrichmentTests('subclass', ten, [0, 1, 2, 3]);
+  const [a, b] = adjustEnrichment([cardA, cardB]) as [EnrichmentRow[], EnrichmentRow[]];
+  assert.equal(a.map((r) => [r.label, r.p_value]), cardA.map((t) => [t.label, t.p_value]), 'card A keeps its rows, order and p-values');
+  assert.equal(b.map((r) => [r.label, r.p_value]), cardB.map((t) => [t.label, t.p_value]), 'card B likewise');
+  // BH over the pooled 4: sorted 5/210, 17/70, 69/70, 1 -> q = 4 (5/210) / 1, 4 (17/70) / 2, min(4 (69/70) / 3, 1), 1.
+  close(b[0]!.q_value, 20 / 210, 'B\'s label a: pooled q (within card B alone it would be 10/210)');
+  close(a[0]!.q_value, 34 / 70, 'A\'s milk');
+  close(a[1]!.q_value, 1, 'A\'s tea');
+  close(b[1]!.q_value, 1, 'B\'s label b');
+  const pooled = benjaminiHochberg([...cardA, ...cardB].map((t) => t.p_value));
+  assert.equal([...a, ...b].map((r) => r.q_value), pooled, 'equal to BH over the pooled list');
+  assert.is.not(b[0]!.q_value, enrichment('subclass', ten, [0, 1, 2, 3])[0]!.q_value, 'not BH per card');
+  assert.equal(adjustEnrichment([]), []);
 });
 
 test('position profile: regions, relative bins and an N-terminal detector', () => {
@@ -177,7 +201,13 @@ test('explain on the planted model: HExxH tops the HE unit\'s logo, its windows 
     const sub = new Map(card.enrichment.filter((r) => r.level === 'subclass').map((r) => [r.label, r]));
     assert.equal([...sub.keys()].sort(), ['1.1', '1.2', '2.1', '2.2', '3.1', '3.2']);
     assert.equal([sub.get('2.1')!.in_top, sub.get('2.1')!.in_set, sub.get('2.2')!.in_top, sub.get('2.2')!.in_set], [5, 5, 5, 5]);
-    assert.ok(sub.get('2.1')!.q_value < 0.01 && sub.get('1.1')!.p_value === 1, 'enriched and absent sub-classes');
+    // P(all 5 of 2.1 in a top 10 of 30) = C(25, 5) / C(30, 10) = 0.0018; its q is over both cards' 18 tests (about 0.011).
+    close(sub.get('2.1')!.p_value, 53130 / 30045015, '2.1 p', 1e-9);
+    assert.ok(sub.get('2.1')!.q_value < 0.02 && sub.get('1.1')!.p_value === 1, `enriched and absent sub-classes: q ${sub.get('2.1')!.q_value}`);
+    // q-values: one family over both cards' tests of both levels.
+    const all = ex.neurons.flatMap((c) => c.enrichment);
+    assert.equal(all.map((r) => r.q_value), benjaminiHochberg(all.map((r) => r.p_value)), 'BH over every card\'s tests of the run');
+    assert.is(ex.meta.enrichment_tests, all.length);
     // Zeroing: the unit feeds fc2, the random partner has zero weights and activation 0.
     const z = card.zero_effect!;
     assert.is(z.records, 10);

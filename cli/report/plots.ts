@@ -1,6 +1,7 @@
 /**
  * The study's figures as SVG (cli/report/svg.ts): a metric against the preserved fraction, one
- * panel per module type, with every random selection as a dot (the null distribution); and the density of the global
+ * panel per module type, with every method's own layer-matched random selections as dots beside its
+ * points (the null distribution each is tested against); and the density of the global
  * top neurons by module type and layer as a heatmap. Every figure carries a provenance line.
  */
 import type { DensityCell } from '../../kn/density.js';
@@ -14,42 +15,62 @@ const METRIC_NAME: Record<Metric, string> = { accuracy: 'accuracy', macro_f1: 'm
 
 const pctLabel = (f: number): string => `${Math.round(f * 1000) / 10}%`;
 
+/** The random controls matched to one method in one module and ranking, at one fraction. */
+interface Controls {
+  readonly f: number;
+  readonly values: number[];
+  readonly mean: number;
+}
+
 /**
- * The random controls' values per fraction and their mean, one module and ranking. Controls matched to
- * different methods are drawn apart only when the methods keep different per-layer counts; with ranking
- * 'layer' they coincide, so each seed is shown once (the first method's).
+ * The random rows matched to `method` (same per-layer counts as its selection), per fraction. Each method
+ * gets its own: with ranking 'global' (or whenever selections keep different per-layer counts) they differ,
+ * and with ranking 'layer' they coincide, so every method shows the same values.
  */
-function randomSpread(rows: readonly AblationRow[], metric: Metric, fractions: readonly number[]): { f: number; mean: number; values: number[] }[] {
-  const first = rows.find((r) => r.matched !== null)?.matched ?? null;
+function controlsOf(rows: readonly AblationRow[], method: string, metric: Metric, fractions: readonly number[]): Controls[] {
   return fractions.flatMap((f) => {
-    const vs = rows.filter((r) => r.fraction === f && (r.ranking === 'global' || r.matched === first)).map((r) => r[metric]);
-    return vs.length ? [{ f, mean: vs.reduce((a, b) => a + b, 0) / vs.length, values: vs }] : [];
+    const values = rows.filter((r) => r.method === 'random' && r.matched === method && r.fraction === f).map((r) => r[metric]);
+    return values.length ? [{ f, values, mean: values.reduce((a, b) => a + b, 0) / values.length }] : [];
   });
 }
 
 const METHOD_COLORS: Record<string, string> = { activation: COLORS.activation, ig: COLORS.ig, 'ig-refined': '#7a3db8' };
 
+/** Horizontal px between the (ranking, method) slots at one fraction, and from a point to its controls. */
+const SLOT = 13;
+const TO_CONTROLS = 5;
+
+/** The caption's first sentence: how the controls are drawn. */
+export const CONTROLS_NOTE = 'Random controls are layer-matched per method: beside each point, in its colour, the random selections ' +
+  'keeping as many neurons in every layer as that selection (a dot per seed, a bar at their mean); ' +
+  'under the per-layer ranking every method\'s controls are the same selections.';
+
 /**
- * Metric vs preserved fraction (log axis), a panel per module: activation and IG selections as lines
- * (solid: ranked per layer, dashed: global ranking), the random selections' mean with a min-max band
- * over seeds, and the unablated model as a dotted line.
+ * Metric vs preserved fraction (log axis), a panel per module: each method's selections as a line
+ * (solid: ranked per layer, dashed: global ranking) with, beside each point, its own layer-matched random
+ * controls (hollow dots, one per seed, and a bar at their mean), and the unablated model as a dotted line.
+ * The (ranking, method) series are dodged sideways at each fraction so that no method's point stands
+ * among another's controls.
  */
 export function fractionPlot(rows: readonly AblationRow[], metric: Metric, unablated: number, caption: string): string {
   const modules = [...new Set(rows.map((r) => r.module))];
   const fractions = [...new Set(rows.map((r) => r.fraction))].sort((a, b) => a - b);
   const rankings = [...new Set(rows.map((r) => r.ranking))];
+  const methods = [...new Set(rows.map((r) => r.method).filter((m) => m !== 'random'))];
+  const slots = rankings.length * methods.length;
+  const dodge = (ri: number, mi: number): number => (ri * methods.length + mi - (slots - 1) / 2) * SLOT;
   const cols = Math.min(3, modules.length);
   const panelW = 240;
   const panelH = 180;
   const margin = { left: 48, top: 58, gapX: 28, gapY: 46 };
   const width = margin.left + cols * (panelW + margin.gapX);
-  const captionLines = wrap(caption, Math.floor((width - margin.left) / textWidth('x', 10)));
+  const fullCaption = `${CONTROLS_NOTE} ${caption}`;
+  const captionLines = wrap(fullCaption, Math.floor((width - margin.left) / textWidth('x', 10)));
   const height = margin.top + Math.ceil(modules.length / cols) * (panelH + margin.gapY) + 14 * captionLines.length;
   const body: string[] = [text(margin.left, 18, `Test ${METRIC_NAME[metric]} when only the top neurons of one module type are kept`, { 'font-size': 13, 'font-weight': 'bold' })];
-  const methods = [...new Set(rows.map((r) => r.method).filter((m) => m !== 'random'))];
   const legend: [string, string, string | undefined][] = [
     ...methods.map((m): [string, string, undefined] => [m === 'ig' ? 'integrated gradients' : m, METHOD_COLORS[m] ?? '#000', undefined]),
-    ['random: each seed a dot, line = mean', COLORS.random, undefined], ['unablated', COLORS.baseline, '2 3'],
+    ['unablated', COLORS.baseline, '2 3'],
   ];
   if (rankings.includes('global')) legend.push(['dashed: global ranking', '#000', '6 3']);
   let lx = margin.left;
@@ -58,12 +79,17 @@ export function fractionPlot(rows: readonly AblationRow[], metric: Metric, unabl
     body.push(text(lx + 22, 38, name));
     lx += 34 + textWidth(name);
   }
+  // The controls' key: a hollow dot and a bar, in grey since each method draws them in its own colour.
+  body.push(el('circle', { cx: lx + 4, cy: 34, r: 1.8, fill: 'none', stroke: COLORS.random }));
+  body.push(el('line', { x1: lx + 9, y1: 34, x2: lx + 17, y2: 34, stroke: COLORS.random, 'stroke-width': 1.5 }));
+  body.push(text(lx + 22, 38, 'random (bar: mean)'));
   const fmin = fractions[0] ?? 0.01;
   const fmax = fractions[fractions.length - 1] ?? 1;
+  const pad = 8 + ((slots - 1) / 2) * SLOT + TO_CONTROLS + 4;
   modules.forEach((module, i) => {
     const x0 = margin.left + (i % cols) * (panelW + margin.gapX);
     const y0 = margin.top + Math.floor(i / cols) * (panelH + margin.gapY);
-    const x = fmin === fmax ? linear(fmin - 1, fmax + 1, x0, x0 + panelW) : logScale(fmin, fmax, x0 + 8, x0 + panelW - 8);
+    const x = fmin === fmax ? linear(fmin - 1, fmax + 1, x0, x0 + panelW) : logScale(fmin, fmax, x0 + pad, x0 + panelW - pad);
     const y = linear(0, 1, y0 + panelH, y0);
     const mine = rows.filter((r) => r.module === module);
     body.push(el('rect', { x: x0, y: y0, width: panelW, height: panelH, fill: 'none', stroke: '#999' }));
@@ -74,28 +100,32 @@ export function fractionPlot(rows: readonly AblationRow[], metric: Metric, unabl
     }
     for (const f of fractions) body.push(text(x(f), y0 + panelH + 14, pctLabel(f), { 'text-anchor': 'middle', 'font-size': 9 }));
     body.push(text(x0 + panelW / 2, y0 + panelH + 28, 'preserved fraction', { 'text-anchor': 'middle', 'font-size': 9 }));
-    for (const ranking of rankings) {
+    rankings.forEach((ranking, ri) => {
       const dash = ranking === 'global' ? '6 3' : undefined;
-      const spread = randomSpread(mine.filter((r) => r.method === 'random' && r.ranking === ranking), metric, fractions);
-      if (spread.length) {
-        // Every random control as a dot, spread sideways by seed so ties stay visible.
-        for (const s of spread) {
-          s.values.forEach((v, k) => body.push(el('circle', { cx: x(s.f) + ((k % 9) - 4) * 1.6, cy: y(v), r: 1.6, fill: COLORS.random, 'fill-opacity': 0.55 })));
-        }
-        body.push(polyline(spread.map((s) => [x(s.f), y(s.mean)] as const), { stroke: COLORS.random, 'stroke-width': 1.5, 'stroke-dasharray': dash }));
-      }
-      for (const method of methods) {
+      const inRanking = mine.filter((r) => r.ranking === ranking);
+      methods.forEach((method, mi) => {
         const color = METHOD_COLORS[method] ?? '#000';
-        const pts = fractions.flatMap((f) => mine.filter((r) => r.method === method && r.ranking === ranking && r.fraction === f).map((r) => [x(f), y(r[metric])] as const));
+        const dx = dodge(ri, mi);
+        for (const c of controlsOf(inRanking, method, metric, fractions)) {
+          // One column per method beside its point, jittered over three sub-columns so that ties stay visible.
+          const cx = x(c.f) + dx + TO_CONTROLS;
+          const tip = `${method}'s layer-matched random controls (ranking ${ranking}, ${pctLabel(c.f)} kept): ${c.values.length} seeds, mean ${c.mean.toFixed(3)}`;
+          body.push(el('g', { class: 'random-controls' }, [
+            el('title', {}, [esc(tip)]),
+            ...c.values.map((v, k) => el('circle', { cx: cx + ((k % 3) - 1) * 1.3, cy: y(v), r: 1.8, fill: 'none', stroke: color, 'stroke-opacity': 0.6 })),
+            el('line', { x1: cx - 3.5, y1: y(c.mean), x2: cx + 3.5, y2: y(c.mean), stroke: color, 'stroke-width': 1.5 }),
+          ]));
+        }
+        const pts = fractions.flatMap((f) => inRanking.filter((r) => r.method === method && r.fraction === f).map((r) => [x(f) + dx, y(r[metric])] as const));
         body.push(polyline(pts, { stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash }));
         for (const [px, py] of pts) body.push(el('circle', { cx: px, cy: py, r: 2.8, fill: color }));
-      }
-    }
+      });
+    });
     body.push(el('line', { x1: x0, y1: y(unablated), x2: x0 + panelW, y2: y(unablated), stroke: COLORS.baseline, 'stroke-dasharray': '2 3', 'stroke-width': 1.5 }));
   });
   const captionTop = height - 14 * captionLines.length + 4;
   captionLines.forEach((line, i) => body.push(text(margin.left, captionTop + 14 * i, line, { 'font-size': 10, fill: '#444' })));
-  return svgDocument(width, height, `${METRIC_NAME[metric]} vs preserved fraction. ${caption}`, body);
+  return svgDocument(width, height, `${METRIC_NAME[metric]} vs preserved fraction. ${fullCaption}`, body);
 }
 
 /**
