@@ -33,7 +33,7 @@ export function banner(r: StudyResult, meta: Record<string, unknown>): string {
   }
   const v = meta.model_validation as { accuracy: number; records: number | null } | null | undefined;
   if (v && v.accuracy - r.unablated.accuracy > REGIME_GAP) {
-    out.push(`Regime: the study reads the first ${String(meta.max_length)} residues of each record; the model was validated on ${esc(String(meta.model_reading ?? 'its fine-tuning crop'))}, with accuracy ${v.accuracy.toFixed(3)} on the validation split${v.records ? ` (${v.records} records)` : ''}. Here, unablated, it scores ${r.unablated.accuracy.toFixed(3)}: more than ${Math.round(REGIME_GAP * 100)} points lower, so the neurons studied are those of the model read outside its regime. <code>--preset full</code> (or <code>--max-len</code>) reads it as validated.`);
+    out.push(`Regime: the study reads the first ${String(meta.max_length)} residues of each record; the model was validated on ${esc(String(meta.model_reading ?? 'its fine-tuning crop'))}, with accuracy ${v.accuracy.toFixed(3)} on the validation split${v.records ? ` (${v.records} records)` : ''}. Here, unablated, it scores ${r.unablated.accuracy.toFixed(3)} on ${meta.test_per_class == null ? 'the whole test split' : `a class-balanced sample of ${String(meta.test_per_class)} test records per class (balanced accuracy, not comparable one to one)`}: more than ${Math.round(REGIME_GAP * 100)} points lower, so the neurons studied are those of the model read outside its regime. <code>--preset full</code> (or <code>--max-len</code>) reads it as validated.`);
   }
   return out.map((s) => `<p class="banner">${s}</p>`).join('\n');
 }
