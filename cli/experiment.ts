@@ -21,6 +21,7 @@ import { SMOKE_TEST_RECORDS, TEST_METRICS, type TestMetric } from '../kn/tests.j
 import { resolveModel } from '../model/assets.node.js';
 import { stratifiedSample } from '../kn/examples.js';
 import { explainNeurons } from '../kn/explain.js';
+import type { CardIg } from '../kn/positions_ig.js';
 import { loadScores } from '../kn/scores_io.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { FormatError } from '../io/errors.js';
@@ -44,7 +45,7 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
                    [--modules query key ...] [--metric accuracy|macro_f1] [--resamples N]
                    [--class-edit-top 1] [--class-edit-seeds N] [--class-edits suppress|both] [--density-top 1] [--bootstrap N]
                    [--nulls reinit-head reinit-all | none] [--null-model MODEL] [--explain-top N]
-                   [--explain-records N|all] [--scores DIR] [--max-len N]
+                   [--explain-records N|all] [--card-ig-steps M|off] [--scores DIR] [--max-len N]
                    [--batch-size N] [--seed 0] [--quiet]
   The knowledge-neuron study on a fine-tuned classifier (MODEL 'default': experiments/models/default),
   as a calibrated instrument. Neuron scores (mean |activation|; integrated gradients of the target
@@ -62,7 +63,9 @@ export const EXPERIMENT_USAGE = `esm-kn experiment [--preset quick|full] [--out 
   the model's reading (its validation window: 256 residues for the default) with the paper's 20-step
   Riemann sum, and both suppresses and amplifies. Neuron cards (esm-kn neurons
   explain) for the top --explain-top IG neurons of each class and module type, read on
-  --explain-records test records per class, linked from the report's top-neuron table. --scores DIR
+  --explain-records test records per class, linked from the report's top-neuron table; their windows
+  are ranked by activation (quick) or by per-residue integrated gradients with --card-ig-steps
+  Gauss-Legendre nodes (full: 10; motifs.json's meta names the attribution). --scores DIR
   takes the IG scores from DIR/ig.safetensors (e.g. merged shards of 'neurons score --shard K/N') and
   activation scores from DIR/activation.safetensors when present, instead of scoring. Writes DIR/results.json,
   results.csv, tests.csv, SVG figures, report.html and the scores (DIR/scores/*.safetensors).`;
@@ -87,6 +90,12 @@ export interface StudyPreset {
   /** Neuron cards: top neurons per class and module type, and test records per class they are read on (null: all). */
   readonly explainTop: number;
   readonly explainRecords: number | null;
+  /**
+   * Neuron cards' windows: null ranks them by activation (no attribution); m ranks them by per-residue
+   * m-node Gauss-Legendre integrated gradients (kn/positions_ig.ts), one IG per (module, layer) with a card
+   * and test record, so only the full preset pays for it.
+   */
+  readonly cardIgSteps: number | null;
   /** Residues read per record: a number, or 'model' for the model's reading (readingLength). */
   readonly maxLength: number | 'model';
 }
@@ -114,14 +123,14 @@ export function readingLength(reading: ModelReading | null): number {
  * 0.997 vs 0.996) at half the passes; full keeps the paper's 20-step Riemann sum.
  */
 export const PRESETS: Readonly<Record<'quick' | 'full', StudyPreset>> = {
-  quick: { examples: 3, testExamples: 10, seeds: 10, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 500, bootstrap: 200, classEditSeeds: 3, classEdits: ['suppress'], steps: 10, rule: 'gauss-legendre', refined: false, targetAgreement: false, explainTop: 1, explainRecords: 30, maxLength: 64 },
-  full: { examples: 32, testExamples: null, seeds: 50, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 1000, bootstrap: 1000, classEditSeeds: 10, classEdits: CLASS_EDIT_KINDS, steps: 20, rule: 'riemann', refined: true, targetAgreement: true, explainTop: 3, explainRecords: null, maxLength: 'model' },
+  quick: { examples: 3, testExamples: 10, seeds: 10, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 500, bootstrap: 200, classEditSeeds: 3, classEdits: ['suppress'], steps: 10, rule: 'gauss-legendre', refined: false, targetAgreement: false, explainTop: 1, explainRecords: 30, cardIgSteps: null, maxLength: 64 },
+  full: { examples: 32, testExamples: null, seeds: 50, fractions: [0.05, 0.2], rankings: ['layer'], resamples: 1000, bootstrap: 1000, classEditSeeds: 10, classEdits: CLASS_EDIT_KINDS, steps: 20, rule: 'riemann', refined: true, targetAgreement: true, explainTop: 3, explainRecords: null, cardIgSteps: 10, maxLength: 'model' },
 };
 
 const OPTIONS = {
   preset: { kind: 'value' }, target: { kind: 'value' }, normalise: { kind: 'value' }, activation: { kind: 'value' }, qk: { kind: 'value' },
   refined: { kind: 'list' }, 'target-agreement': { kind: 'flag' }, metric: { kind: 'value' }, resamples: { kind: 'value' },
-  'class-edit-seeds': { kind: 'value' }, 'class-edits': { kind: 'value' }, scores: { kind: 'value' }, 'explain-top': { kind: 'value' }, 'explain-records': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
+  'class-edit-seeds': { kind: 'value' }, 'class-edits': { kind: 'value' }, scores: { kind: 'value' }, 'explain-top': { kind: 'value' }, 'explain-records': { kind: 'value' }, 'card-ig-steps': { kind: 'value' }, nulls: { kind: 'list' }, 'null-model': { kind: 'value' },
   out: { kind: 'value' }, model: { kind: 'value' }, data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' },
   examples: { kind: 'value' }, 'test-examples': { kind: 'value' }, steps: { kind: 'value' }, rule: { kind: 'value' },
   'internal-batch': { kind: 'value' }, positions: { kind: 'value' }, fractions: { kind: 'list' }, seeds: { kind: 'value' },
@@ -129,6 +138,16 @@ const OPTIONS = {
   'density-top': { kind: 'value' }, bootstrap: { kind: 'value' }, 'max-len': { kind: 'value' }, 'batch-size': { kind: 'value' },
   seed: { kind: 'value' }, quiet: { kind: 'flag' },
 } as const;
+
+/**
+ * The cards' per-residue IG: --card-ig-steps M|off, else the preset's; Gauss-Legendre, the study's
+ * positions except 'cls', which scales no residue (the cards then scale all positions).
+ */
+function cardIgOf(p: Parsed, preset: StudyPreset, positions: IgPositions, command: string): CardIg | null {
+  const off = p.values.get('card-ig-steps') === 'off';
+  const steps = off ? null : p.values.has('card-ig-steps') ? intOption(p, 'card-ig-steps', 10, 1, command) : preset.cardIgSteps;
+  return steps === null ? null : { steps, rule: 'gauss-legendre', positions: positions === 'residues' ? 'residues' : 'all' };
+}
 
 /** A per-class count or 'all' (null). */
 export function countOrAll(p: Parsed, name: string, fallback: number | null, command: string): number | null {
@@ -247,6 +266,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     batching: evalBatching(p, maxLengthOption ?? 64, cmd),
     rule, positions, modules, rankings, replacement,
   };
+  const cardIg = cardIgOf(p, preset, positions, cmd);
   const quiet = p.flags.has('quiet');
 
   await initEngine();
@@ -296,6 +316,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     const explainSet = stratifiedSample(split.parts.test, setup.classNames.length, countOrAll(p, 'explain-records', preset.explainRecords, cmd), o.seed);
     const explained = await explainNeurons(clf.model, clf.head, explainSet, r.igRanked, {
       batching: o.batching, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
+      ...(cardIg ? { method: 'ig' as const, ig: cardIg } : {}),
     });
     // The baselines on exactly the study's test records and crop, for scale.
     const baselines = runBaselines(split.parts.train, r.tested, setup.classNames, { ...BASELINE_DEFAULTS, maxLength });
@@ -306,6 +327,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       smoke_test: r.tested.length < SMOKE_TEST_RECORDS,
       scored_split: 'train', scored_records: r.scored.length, ig_records: r.ig.examples.length, examples_per_class: o.examplesPerClass, sample_seed: o.seed,
       steps: o.steps, rule, positions, ig_baseline: 'zero', ig_target: precomputed ? String(precomputed.ig.meta.target ?? 'as in the scores file') : o.target, ig_normalise: o.normalise ? 'per-example max |score|' : 'none',
+      card_attribution: explained.meta.attribution,
       activation_ranking: o.activation === 'abs' ? 'mean |activation|' : 'signed mean activation', qk_units: o.qk,
       refined: o.refined, internal_batch: r.ig.meta.internal_batch, random_seeds: o.seeds, random_control: 'layer-matched',
       resamples: o.resamples, primary_metric: o.primaryMetric, attainable_p: r.attainable_p, ablation_passes: r.passes,

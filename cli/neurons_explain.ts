@@ -14,7 +14,10 @@ import { disposeClassifier } from '../model/classifier.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { stratifiedSample } from '../kn/examples.js';
 import { type Explanations, type NeuronCard, type WindowMethod, explainNeurons, unitsName } from '../kn/explain.js';
+import type { IgPositions } from '../kn/ig.js';
 import { neuronLayout, parseModules, sameLayout } from '../kn/layout.js';
+import type { CardIg } from '../kn/positions_ig.js';
+import { QUADRATURE_RULES, type QuadratureRule } from '../kn/quadrature.js';
 import { logoSvg } from '../kn/logo_svg.js';
 import { loadScores } from '../kn/scores_io.js';
 import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
@@ -24,12 +27,15 @@ import { loadStudySetup } from './study_setup.js';
 
 /** Usage text of the subcommand (part of `esm-kn neurons --help`). */
 export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--top 2] [--method activation|ig] [--records test|FILE]
+                 [--ig-steps M [--rule riemann|gauss-legendre] [--positions all|residues]]
                  [--modules ...] [--windows 20] [--zero-records 32] [--test-examples N|all] [--max-len 1022]
   A card per top neuron of each class and module type (by SCORES' class means): top windows (+-7), logo,
   class and EC sub-class enrichment, position profile, length correlation, zeroing against a random
   neuron. Query and key cards are rotary pairs (d, d+Dh/2): ranked by the pair's norm (or summed
   attribution), zeroed as a pair against a random pair. --method ig ranks windows by per-residue
-  gradient x activation. --records FILE: labelled FASTA
+  gradient x activation, or with --ig-steps M by per-residue M-node integrated gradients (the whole
+  module output of the layer scaled jointly, zero baseline; summed over positions it is the unit's IG
+  score; --rule default gauss-legendre; --positions all (default) or residues, as the scores' IG). --records FILE: labelled FASTA
   or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg.`;
 
 /** File name of a neuron's logo. */
@@ -104,12 +110,28 @@ function modulesOf(p: Parsed, cmd: string): NeuronModule[] {
   }
 }
 
+/** --ig-steps M [--rule R] [--positions P]: the cards' per-residue IG (only with --method ig). */
+export function cardIgOption(p: Parsed, method: WindowMethod, cmd: string): CardIg | undefined {
+  if (!p.values.has('ig-steps')) {
+    for (const o of ['rule', 'positions']) if (p.values.has(o)) throw new UsageError(`${cmd}: --${o} needs --ig-steps`);
+    return undefined;
+  }
+  if (method !== 'ig') throw new UsageError(`${cmd}: --ig-steps needs --method ig (activation windows carry no attribution)`);
+  return {
+    steps: intOption(p, 'ig-steps', 10, 1, cmd),
+    rule: oneOf<QuadratureRule>(p, 'rule', QUADRATURE_RULES, 'gauss-legendre', cmd),
+    // 'cls' scales no residue, so it would give every residue 0.
+    positions: oneOf<IgPositions>(p, 'positions', ['all', 'residues'], 'all', cmd),
+  };
+}
+
 /** Runs `esm-kn neurons explain ...` (argv after "explain"). */
 export async function explainCommand(argv: readonly string[]): Promise<void> {
   const cmd = 'neurons explain';
   const p = parseArgs(argv, {
     out: { kind: 'value' }, top: { kind: 'value' }, method: { kind: 'value' }, records: { kind: 'value' }, modules: { kind: 'list' },
     windows: { kind: 'value' }, 'zero-records': { kind: 'value' }, 'test-examples': { kind: 'value' }, 'max-len': { kind: 'value' },
+    'ig-steps': { kind: 'value' }, rule: { kind: 'value' }, positions: { kind: 'value' },
     data: { kind: 'value' }, task: { kind: 'value' }, 'split-seed': { kind: 'value' }, seed: { kind: 'value' }, 'batch-size': { kind: 'value' }, quiet: { kind: 'flag' },
   }, cmd);
   if (p.positional.length !== 2) throw new UsageError(`${cmd}: needs MODEL SCORES\n${EXPLAIN_USAGE}`);
@@ -117,6 +139,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
   const out = p.values.get('out');
   if (!out) throw new UsageError(`${cmd}: --out DIR is required`);
   const method = oneOf<WindowMethod>(p, 'method', ['activation', 'ig'], 'activation', cmd);
+  const ig = cardIgOption(p, method, cmd);
   const top = intOption(p, 'top', 2, 1, cmd);
   const windows = intOption(p, 'windows', 20, 1, cmd);
   const zeroRecords = intOption(p, 'zero-records', 32, 1, cmd);
@@ -139,7 +162,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
     if (!records.length) throw new FormatError(recordsArg, `no records of task ${setup.task} to explain on`);
     const bars = stageBars(p.flags.has('quiet'), (stage) => (stage === 'positions' ? 'seq' : 'evals'));
     const x = await explainNeurons(setup.clf.model, setup.clf.head, records, scores, {
-      batching, top, modules, windows, method, zeroRecords, seed, onProgress: bars,
+      batching, top, modules, windows, method, zeroRecords, seed, onProgress: bars, ...(ig ? { ig } : {}),
     });
     const result: Explanations = {
       ...x,

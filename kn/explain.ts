@@ -48,6 +48,7 @@ import {
 } from './neuron_card.js';
 import { neuronUnits, pairRowInPlace } from './pairs.js';
 import { type NeuronRef, neuronKey, neuronPositions } from './positions.js';
+import { type CardIg, describeCardIg } from './positions_ig.js';
 import { type NeuronScores, classScores } from './scores.js';
 import { pairingOf, topIndices, unitGroups } from './select.js';
 import { jaccard } from './stats.js';
@@ -69,6 +70,11 @@ export interface ExplainOptions {
   readonly windowsPerRecord?: number;
   readonly half?: number;
   readonly method?: WindowMethod;
+  /**
+   * With method 'ig': per-residue attribution as m-step integrated gradients (kn/positions_ig.ts)
+   * instead of gradient x activation (the IG integrand at alpha = 1, one node; the default).
+   */
+  readonly ig?: CardIg;
   /** Records of the neuron's class used for the zeroing effect (default 32, the first ones in set order). */
   readonly zeroRecords?: number;
   /** Seed of the random control neurons (default 0). */
@@ -302,6 +308,7 @@ export async function neuronCards(
   await neuronPositions(model, head, records, neurons, {
     batching: o.batching,
     attribution: method === 'ig',
+    ...(method === 'ig' && o.ig ? { ig: o.ig } : {}),
     onProgress: (done, total) => o.onProgress?.('positions', done, total),
   }, (e) => {
     // The residues read (the first --max-len), not the full length: regions, bins and the length
@@ -360,7 +367,8 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
   return {
     neurons: cards, class_names: classNames, top_sets: topSets, jaccard: jaccardMatrix(topSets), clusters,
     meta: {
-      scores_method: scores.method, window_method: o.method ?? 'activation', records: records.length, top_per_class_and_module: o.top ?? 2,
+      scores_method: scores.method, window_method: o.method ?? 'activation',
+      attribution: (o.method ?? 'activation') === 'ig' ? describeCardIg(o.ig) : 'none (windows ranked by activation)', records: records.length, top_per_class_and_module: o.top ?? 2,
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
       positions: `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
       query_key: 'per rotary pair (d, d + Dh/2), named by d: chosen by the pair\'s mean score, windows by the pair\'s norm (activation) or summed attribution, zeroed as a pair against a random pair',

@@ -14,6 +14,11 @@
  * the m-step IG of ig.ts. It needs one forward and one backward per batch: a zero leaf (B, L, W) is
  * added to each hooked output, so its gradient is d f / d a.
  *
+ * With `ig` the attribution is the m-step integrated gradients of ig.ts decomposed over positions
+ * instead (kn/positions_ig.ts: the whole module output of the layer scaled jointly, zero baseline):
+ * a neuron's values summed over the scaled positions are its igScores score for the record. It runs
+ * record by record, one batched pass per (module, layer) and chunk of nodes.
+ *
  * Query and key neurons are read per rotary pair by default (kn/pairs.ts; `qk: 'unit'` reads the raw
  * unit): rotating q and k by one angle within a pair (d, d + Dh/2) leaves the model unchanged but mixes
  * the two units, so a single unit's activation is not a property of the model. A pair's activation is
@@ -31,6 +36,7 @@ import { type EvalBatching, classifierForward, eachEvalBatch } from '../model/cl
 import { type EsmModel, NEURON_MODULES, type NeuronHook, type NeuronModule, esmForward, moduleWidth, prepareBatch } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { type QkUnits, neuronUnits } from './pairs.js';
+import { type CardIg, cardIgRun, recordIg } from './positions_ig.js';
 
 /** One neuron: output unit `index` of `module` in `layer`. */
 export interface NeuronRef {
@@ -52,7 +58,7 @@ export interface RecordEvidence {
   readonly residues: number;
   /** (K, n) activation of neuron k at residue i, in the order of the neurons given (a query/key pair's norm). */
   readonly activations: Float32Array;
-  /** (K, n) gradient x activation of the true-class probability (a query/key pair's sum); only with `attribution`. */
+  /** (K, n) gradient x activation (or with `ig` integrated gradients) of the true-class probability (a query/key pair's sum); only with `attribution` or `ig`. */
   readonly attributions?: Float32Array;
 }
 
@@ -61,6 +67,8 @@ export interface PositionOptions {
   readonly batching: EvalBatching;
   /** Also compute per-residue gradient x activation (needs the classifier head). */
   readonly attribution?: boolean;
+  /** Per-residue attribution as m-step integrated gradients instead (implies `attribution`). */
+  readonly ig?: CardIg;
   /** Query and key neurons per rotary pair (default) or per unit (basis-dependent; for checks). */
   readonly qk?: QkUnits;
   /** Called after each batch with the records done so far. */
@@ -68,7 +76,7 @@ export interface PositionOptions {
 }
 
 /** Chosen neurons grouped by (module, layer): the selection matrix of each and where its columns go. */
-interface Group {
+export interface Group {
   readonly module: NeuronModule;
   readonly layer: number;
   /** (W, k) 0/1 selection matrix on the GPU. */
@@ -77,7 +85,8 @@ interface Group {
   readonly targets: number[];
 }
 
-function groupNeurons(model: EsmModel, neurons: readonly NeuronRef[]): Group[] {
+/** The neurons grouped by (module, layer), each group's selection matrix kept (the caller disposes it). */
+export function groupNeurons(model: EsmModel, neurons: readonly NeuronRef[]): Group[] {
   const c = model.config;
   const byPair = new Map<string, { module: NeuronModule; layer: number; idx: number[]; targets: number[] }>();
   neurons.forEach((n, i) => {
@@ -173,12 +182,26 @@ async function unitPositions(
   consume: (e: RecordEvidence) => void,
 ): Promise<void> {
   if (neurons.length === 0 || records.length === 0) return;
-  if (opts.attribution && !head) throw new Error('per-residue attributions need the classifier head');
+  if ((opts.attribution || opts.ig) && !head) throw new Error('per-residue attributions need the classifier head');
   const groups = groupNeurons(model, neurons);
   const order = groups.flatMap((g) => g.targets); // column -> neuron index
   const byPair = new Map(groups.map((g) => [`${g.module}:${g.layer}`, g] as const));
   let done = 0;
   try {
+    if (opts.ig) {
+      const run = cardIgRun(model, head!, opts.ig, opts.batching.maxLength);
+      try {
+        for (const [r, record] of records.entries()) {
+          const { L, activations, attributions } = await recordIg(run, record, groups); // (1, L, K) each
+          const a = perRecord(activations, L, [L], 0, order);
+          consume({ record: r, residues: a.n, activations: a.rows, attributions: perRecord(attributions, L, [L], 0, order).rows });
+          opts.onProgress?.(r + 1, records.length);
+        }
+      } finally {
+        run.dispose();
+      }
+      return;
+    }
     if (!opts.attribution) {
       await eachEvalBatch(records, opts.batching, (tb) => {
         const blocks = new Map<Group, Tensor>();

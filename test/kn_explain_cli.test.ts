@@ -30,7 +30,7 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
   r = cli('neurons', 'explain', modelDir, scores, '--out', out, '--top', '1', '--modules', 'ffn_in', 'value', 'query', '--windows', '5', '--zero-records', '2', '--method', 'ig', ...common);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /neuron cards on \d+ records written to/);
-  const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { format: string; neurons: Record<string, unknown>[]; jaccard: number[][]; clusters: unknown[]; top_sets: string[][] };
+  const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { format: string; meta: Record<string, unknown>; neurons: Record<string, unknown>[]; jaccard: number[][]; clusters: unknown[]; top_sets: string[][] };
   assert.is(json.format, 'esm-kn-neuron-cards');
   assert.ok(json.neurons.length >= 3 && json.neurons.length <= 3 * labels.length, `${json.neurons.length} cards`);
   const Dh = tiny.config.headDim;
@@ -47,6 +47,7 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
   const w = (json.neurons[0]!.windows as { window: string; attribution?: number }[])[0]!;
   assert.is(w.window.length, 15);
   assert.is(typeof w.attribution, 'number', '--method ig keeps the attribution');
+  assert.match(String(json.meta.attribution), /^gradient x activation/);
   assert.is(json.jaccard.length, labels.length);
   assert.ok(json.jaccard.every((row, i) => row[i] === 1));
   const csv = readFileSync(join(out, 'motifs.csv'), 'utf8').trim().split('\n');
@@ -62,6 +63,16 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
   assert.is(readdirSync(out).filter((f) => f.includes('.tmp')).length, 0, 'no temporary files left');
 });
 
+test('esm-kn neurons explain --ig-steps: per-residue integrated gradients, recorded in the meta', () => {
+  const out = join(dir, 'cards-ig');
+  const r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', out, '--top', '1', '--modules', 'ffn_in', 'key', '--windows', '3', '--zero-records', '1',
+    '--method', 'ig', '--ig-steps', '3', '--rule', 'riemann', '--positions', 'residues', '--data', data, '--max-len', '40', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { meta: Record<string, unknown>; neurons: { windows: { attribution?: number }[] }[] };
+  assert.match(String(json.meta.attribution), /^integrated gradients, m = 3, riemann, zero baseline, residues positions/);
+  assert.ok(json.neurons.every((n) => n.windows.every((w) => typeof w.attribution === 'number')), 'every window has its attribution');
+});
+
 test('esm-kn neurons explain: one-line errors for bad usage and bad files', () => {
   let r = cli('neurons', 'explain', modelDir, join(dir, 'missing.safetensors'), '--out', join(dir, 'x'), '--data', data);
   assert.is(r.status, 1);
@@ -71,6 +82,14 @@ test('esm-kn neurons explain: one-line errors for bad usage and bad files', () =
   r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', join(dir, 'x'), '--method', 'gradient');
   assert.is(r.status, 2);
   assert.match(errorLines(r.stderr)[0]!, /--method gradient is not one of activation, ig/);
+  r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', join(dir, 'x'), '--ig-steps', '4');
+  assert.is(r.status, 2);
+  assert.match(errorLines(r.stderr)[0]!, /--ig-steps needs --method ig/);
+  r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', join(dir, 'x'), '--method', 'ig', '--rule', 'riemann');
+  assert.is(r.status, 2);
+  assert.match(errorLines(r.stderr)[0]!, /--rule needs --ig-steps/);
+  r = cli('neurons', 'explain', modelDir, join(dir, 'act.safetensors'), '--out', join(dir, 'x'), '--method', 'ig', '--ig-steps', '0');
+  assert.is(r.status, 2);
 });
 
 test.run();

@@ -12,7 +12,7 @@ import { NEURON_MODULES } from '../model/esm.js';
 import { neuronLayout } from '../kn/layout.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
-import { readingLength, validationOf } from '../cli/experiment.js';
+import { PRESETS, readingLength, validationOf } from '../cli/experiment.js';
 import { REGIME_GAP, banner } from '../cli/report/sections.js';
 import type { StudyResult } from '../kn/study.js';
 import { cli, errorLines } from './lib/cli.js';
@@ -100,6 +100,7 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   // The quick preset: Gauss-Legendre nodes, suppression only in the class edits.
   assert.is(meta.rule, 'gauss-legendre');
   assert.equal(meta.class_edit_kinds, ['suppress']);
+  assert.is(meta.card_attribution, 'none (windows ranked by activation)', 'the quick preset\'s cards rank windows by activation');
   const edits = results.class_edits as { edit: string }[];
   assert.ok(edits.length > 0 && edits.every((e) => e.edit === 'suppress'));
   const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
@@ -138,11 +139,14 @@ test('esm-kn experiment --scores DIR takes the scores instead of scoring, and re
   const first = join(dir, 'report');
   const out = join(dir, 'report-from-scores');
   const r = cli('experiment', '--model', modelDir, '--data', data, '--out', out, '--scores', join(first, 'scores'), '--test-examples', '3', '--steps', '3',
-    '--seeds', '2', '--fractions', '10', '--bootstrap', '20', '--resamples', '20', '--class-edit-seeds', '0', '--nulls', 'none', '--explain-top', '0', '--max-len', '24', '--quiet');
+    '--seeds', '2', '--fractions', '10', '--bootstrap', '20', '--resamples', '20', '--class-edit-seeds', '0', '--nulls', 'none', '--explain-top', '0', '--card-ig-steps', '2', '--max-len', '24', '--quiet');
   assert.is(r.status, 0, r.stderr);
   const a = JSON.parse(readFileSync(join(first, 'results.json'), 'utf8')) as { meta: Record<string, unknown>; density_modules: unknown };
   const b = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { meta: Record<string, unknown>; density_modules: unknown };
   assert.is(b.meta.scores_from, join(first, 'scores'));
+  assert.match(String(b.meta.card_attribution), /^integrated gradients, m = 2, gauss-legendre, zero baseline, all positions/);
+  assert.is(PRESETS.full.cardIgSteps, 10, 'the full preset\'s cards use 10-node IG');
+  assert.is(PRESETS.quick.cardIgSteps, null);
   assert.is(b.meta.scored_records, a.meta.scored_records);
   // Density depends on the IG scores only: the same scores give the same density.
   assert.equal(b.density_modules, a.density_modules);
