@@ -16,6 +16,7 @@ import { NEURON_MODULES } from '../model/esm.js';
 import { neuronUnits } from '../kn/pairs.js';
 import { refClassifierProbs } from '../kn/ref/ig.js';
 import { encodeSequence } from '../model/tokenizer.js';
+import { modelReading, windowStarts } from '../model/classifier.js';
 import { type BrowserSession, openBrowser } from './lib/browser.js';
 import { fairEsmFiles } from './lib/checkpoint_fixtures.js';
 import { decodePng, imageStats } from './lib/png.js';
@@ -65,7 +66,7 @@ test('the page classifies a sequence, draws its attribution track and lists neur
   console.log(`  page run (60 residues, m=4 track, m=2 neurons): ${seconds.toFixed(1)} s; ${await page.locator('#timings').textContent()}`);
 
   // Probabilities against the float64 reference model in Node for the same checkpoint and sequence.
-  const shown = await page.locator('.prob-value').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.p)));
+  const shown = await page.locator('#probabilities .prob-value').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.p)));
   const ck = await loadCheckpoint('experiments/models/default');
   const head = { pooling: ck.head!.pooling, numClasses: ck.head!.labels.length, params: new Map([...ck.head!.params].map(([n, t]) => [n, t.data])) };
   const tokens = encodeSequence(SEQUENCE);
@@ -75,6 +76,7 @@ test('the page classifies a sequence, draws its attribution track and lists neur
   for (let c = 0; c < want.length; c++) assert.ok(Math.abs(shown[c]! - want[c]!) < 1e-4, `class ${c}: page ${shown[c]} vs Node ${want[c]}`);
   const best = want.indexOf(Math.max(...want));
   assert.match(await page.locator('#prediction').textContent() ?? '', new RegExp(`^short: ${ck.head!.labels[best]!} \\(`));
+  assert.not.ok(await page.locator('#reading').isVisible(), 'a sequence within the model\'s window: its reading is the analysis itself');
 
   // The track: a screenshot with ink in several colours.
   const stats = imageStats(decodePng(await page.locator('#track').screenshot()));
@@ -103,6 +105,45 @@ test('the page classifies a sequence, draws its attribution track and lists neur
   assert.is(new Set(card.windows.map((w) => w.position)).size, 10, 'distinct residues');
   assert.is(card.enrichmentRows, 0, 'no enrichment from one record');
   assert.match(card.zero, /over the 1 record predicted .* zeroing (neuron \d+|pair \(\d+, \d+\)) of the same module and layer/);
+  assert.equal(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('a sequence longer than the analysed residues is also shown as the model reads it (window-averaged)', async () => {
+  const { page, errors } = await openReady();
+  const ck = await loadCheckpoint('experiments/models/default');
+  const reading = modelReading(ck.meta);
+  assert.ok(reading?.window, 'the default model stores a window reading');
+  const whole = EXAMPLE.join('');
+  assert.ok(whole.length > reading!.window!.size, 'the example is longer than one window');
+  assert.is(await page.inputValue('#max-length'), String(reading!.window!.size), 'the analysis defaults to the model\'s window');
+  await page.fill('#sequence', `>whole\n${whole}\n`);
+  await page.click('details summary');
+  await page.fill('#max-length', '40');
+  await page.fill('#residue-steps', '2');
+  await page.fill('#neuron-steps', '1');
+  await page.fill('#top-k', '3');
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="done"]', { timeout: 180_000 });
+  assert.is(await message(page, 'run-error'), '', 'no run error');
+  assert.ok(await page.locator('#reading').isVisible(), 'the reading is shown');
+  const starts = windowStarts(whole.length, reading!.window!);
+  assert.match(await page.locator('#reading-caption').textContent() ?? '', new RegExp(`first 40 residues.*\\(${whole.length} residues\\).*256-residue windows at stride 128 \\(${starts.length} passes\\)`));
+  // Float64 reference: the softmax of the windows' mean logits, i.e. of their mean log-probabilities.
+  const head = { pooling: ck.head!.pooling, numClasses: ck.head!.labels.length, params: new Map([...ck.head!.params].map(([n, t]) => [n, t.data])) };
+  const C = head.numClasses;
+  const meanLog = new Float64Array(C);
+  for (const s of starts) {
+    const tokens = encodeSequence(whole.slice(s, s + reading!.window!.size));
+    const p = refClassifierProbs(ck.config, ck.params, head, tokens, 1, tokens.length);
+    for (let c = 0; c < C; c++) meanLog[c]! += Math.log(p[c]!) / starts.length;
+  }
+  const m = Math.max(...meanLog);
+  const z = meanLog.reduce((a, v) => a + Math.exp(v - m), 0);
+  const want = Array.from(meanLog, (v) => Math.exp(v - m) / z);
+  const shown = await page.locator('#reading-probabilities .prob-value').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.p)));
+  assert.is(shown.length, C);
+  for (let c = 0; c < C; c++) assert.ok(Math.abs(shown[c]! - want[c]!) < 1e-4, `class ${c}: page ${shown[c]} vs float64 ${want[c]}`);
   assert.equal(errors, [], 'no console errors');
   await page.close();
 });

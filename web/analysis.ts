@@ -1,5 +1,7 @@
 /**
- * What the page computes for one sequence, in order: the class probabilities; the per-residue IG of
+ * What the page computes for one sequence, in order: the class probabilities of the analysed residues
+ * (the first maxLength) and, when the model stores a reading that differs (windows over the whole
+ * sequence, say), the probabilities under that reading too; the per-residue IG of
  * the predicted class; every neuron's IG for the predicted class (kn igScores, one call for all
  * module types, reporting progress per (module, layer) pair); the top neurons; and the probabilities when only each module type's
  * top neurons are preserved (the others zeroed) or when those top neurons are ablated (zeroed).
@@ -10,7 +12,7 @@
 import type { TaskRecord } from '../data/dataset.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { type ModuleEdit, ablationEdit, editHook } from '../kn/ablate.js';
-import { type Classifier, classifierLogits, softmaxRows } from '../model/classifier.js';
+import { type Classifier, type ModelReading, classifierLogits, describeReading, softmaxRows, windowStarts } from '../model/classifier.js';
 import { igScores } from '../kn/ig_scores.js';
 import { neuronAt, neuronLayout } from '../kn/layout.js';
 import { type ResidueIgResult, residueIg } from '../kn/residue_ig.js';
@@ -29,6 +31,8 @@ export interface RunOptions {
   readonly topK: number;
   /** Share of each module type's neurons preserved or ablated, per layer. */
   readonly fraction: number;
+  /** How the model reads a sequence (its checkpoint's reading), or null when it stores none. */
+  readonly reading?: ModelReading | null;
 }
 
 /** Progress: a stage name and how far it is. */
@@ -52,6 +56,16 @@ export interface EditEffect {
   readonly ablate: Float64Array;
 }
 
+/** The class probabilities of the whole sequence under the model's reading, when that differs from the analysis. */
+export interface ReadingResult {
+  readonly probs: Float64Array;
+  readonly predicted: number;
+  /** Forward passes it averaged (windows), 1 for a crop. */
+  readonly passes: number;
+  /** The reading in words ("the mean of 256-residue windows at stride 128"). */
+  readonly describe: string;
+}
+
 /** Everything the page shows for a sequence. */
 export interface RunResult {
   /** The residues analysed (cropped to maxLength). */
@@ -59,6 +73,8 @@ export interface RunResult {
   readonly cropped: boolean;
   readonly probs: Float64Array;
   readonly predicted: number;
+  /** The model's own reading of the whole sequence; null when it reads exactly what was analysed (or stores no reading). */
+  readonly reading: ReadingResult | null;
   readonly residue: ResidueIgResult;
   readonly neurons: readonly NeuronRow[];
   readonly effects: readonly EditEffect[];
@@ -84,6 +100,24 @@ export async function classProbabilities(clf: Classifier, sequence: string, maxL
   }
 }
 
+/**
+ * Whether the model's reading of a `fullLength`-residue sequence is one pass over exactly the analysed
+ * first `analysedLength` residues (true with no reading: nothing else to show).
+ */
+export function readingIsAnalysis(reading: ModelReading | null | undefined, fullLength: number, analysedLength: number): boolean {
+  if (!reading) return true;
+  const onePass = reading.window ? (fullLength <= reading.window.size ? fullLength : -1) : Math.min(fullLength, reading.maxLength);
+  return onePass === analysedLength;
+}
+
+/** The class probabilities (C) of the whole sequence under the model's reading. */
+export async function readingProbabilities(clf: Classifier, sequence: string, reading: ModelReading): Promise<ReadingResult> {
+  const w = reading.window;
+  const logits = await classifierLogits(clf.model, clf.head, [record(sequence, 0)], w ? { batchSize: 8, maxLength: w.size, window: w } : { batchSize: 1, maxLength: reading.maxLength });
+  const probs = softmaxRows(logits, clf.head.numClasses);
+  return { probs, predicted: topIndices(probs, 1)[0]!, passes: w ? windowStarts(sequence.length, w).length : 1, describe: describeReading(reading) };
+}
+
 /** The full analysis of one sequence (already validated; cropped here to maxLength). */
 export async function analyse(clf: Classifier, sequence: string, opts: RunOptions, onProgress: OnProgress): Promise<RunResult> {
   const timings: Record<string, number> = {};
@@ -101,6 +135,8 @@ export async function analyse(clf: Classifier, sequence: string, opts: RunOption
   onProgress('classifying', 0, 1);
   const probs = await timed('classify', () => classProbabilities(clf, seq, opts.maxLength));
   const predicted = topIndices(probs, 1)[0]!;
+  const reading = readingIsAnalysis(opts.reading, sequence.length, seq.length) ? null
+    : await timed('reading', () => readingProbabilities(clf, sequence, opts.reading!));
 
   onProgress('per-residue attribution', 0, 1);
   const residue = await timed('residue IG', () =>
@@ -142,5 +178,5 @@ export async function analyse(clf: Classifier, sequence: string, opts: RunOption
   });
   onProgress('done', 1, 1);
   if (probs.length !== C) throw new Error(`expected ${C} probabilities, got ${probs.length}`);
-  return { sequence: seq, cropped: seq.length < sequence.length, probs, predicted, residue, neurons, effects, timings };
+  return { sequence: seq, cropped: seq.length < sequence.length, probs, predicted, reading, residue, neurons, effects, timings };
 }

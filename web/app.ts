@@ -10,7 +10,7 @@ import { loadCheckpointFiles } from '../model/checkpoint/load.js';
 import type { CheckpointFiles } from '../model/checkpoint/load.js';
 import { type NeuronRow, type RunOptions, analyse } from './analysis.js';
 import { type CardOptions, pageNeuronCard } from './card.js';
-import { type Classifier, disposeClassifier, uploadClassifier } from '../model/classifier.js';
+import { type Classifier, disposeClassifier, describeReading, modelReading, uploadClassifier } from '../model/classifier.js';
 import { fetchCheckpointFiles, pickedCheckpointFiles } from './model_files.js';
 import { type InputRecord, parseSequenceInput } from './sequence_input.js';
 import { byId, el, oneLine, showMessage } from './ui/dom.js';
@@ -73,8 +73,12 @@ async function loadModel(describe: string, files: () => Promise<CheckpointFiles>
       if (classifier) disposeClassifier(classifier);
       classifier = next;
       const c = next.config;
+      const reading = modelReading(ckpt.meta);
+      // The analysis reads what the model was validated on: its window (or crop) length.
+      if (reading) byId<HTMLInputElement>('max-length').value = String(Math.min(reading.window?.size ?? reading.maxLength, 1022));
       status.textContent = `Model: ${next.source} (${c.numLayers} layers, dim ${c.embedDim}, ${c.attentionHeads} heads, ` +
-        `${next.head.pooling} pooling); classes: ${next.labels.join(', ')}.`;
+        `${next.head.pooling} pooling); classes: ${next.labels.join(', ')}.` +
+        (reading ? ` It reads a sequence as ${describeReading(reading)}.` : '');
     } catch (e) {
       status.textContent = classifier ? `Still using: ${classifier.source}.` : 'No model loaded.';
       throw e;
@@ -158,6 +162,7 @@ function runOptions(): RunOptions {
     maxLength: intSetting('max-length', 1, 1022),
     topK: intSetting('top-k', 1, 200),
     fraction: intSetting('fraction', 1, 100) / 100,
+    reading: classifier ? modelReading(classifier.checkpoint.meta) : null,
   };
 }
 
@@ -246,6 +251,14 @@ function render(clf: Classifier, rec: InputRecord, r: Awaited<ReturnType<typeof 
   byId('results').hidden = false;
   byId('prediction').textContent = `${rec.label}: ${cls} (${(100 * r.probs[r.predicted]!).toFixed(1)}%)`;
   byId('probabilities').replaceChildren(probabilityChart(labels, r.probs, r.predicted));
+  const rd = r.reading;
+  byId('reading').hidden = !rd;
+  if (rd) {
+    byId('reading-caption').textContent = `Above: the first ${r.sequence.length} residues in one pass (what the attributions below explain). ` +
+      `The whole sequence (${rec.sequence.length} residues) as the model reads it, ${rd.describe} (${rd.passes} pass${rd.passes === 1 ? '' : 'es'}): ` +
+      `${labels[rd.predicted]!} (${(100 * rd.probs[rd.predicted]!).toFixed(1)}%).`;
+    byId('reading-probabilities').replaceChildren(probabilityChart(labels, rd.probs, rd.predicted));
+  }
   const crop = r.cropped ? ` Only the first ${r.sequence.length} of ${rec.sequence.length} residues were analysed.` : '';
   byId('track-caption').textContent = `Integrated gradients of P(${cls}) with respect to each residue's input embedding, baseline zero ` +
     `(the <cls> and <eos> tokens keep theirs), ${opts.residueSteps} Riemann steps, summed over the model dimension. ` +
@@ -300,12 +313,12 @@ async function boot(): Promise<void> {
   const soft = isSoftwareAdapter(gpu.info);
   byId('gpu-status').textContent = `WebGPU adapter: ${describeDevice(gpu.info)}.`;
   byId('settings-hint').textContent = soft
-    ? 'A software adapter runs everything on the CPU, so the defaults are small: 16 steps for the track, 4 for the neurons (one batched pass per layer and module), the first 200 residues, neuron cards of 10 windows over at most 16 records. More steps take proportionally longer.'
+    ? 'A software adapter runs everything on the CPU, so the defaults are small: 16 steps for the track, 4 for the neurons (one batched pass per layer and module), the first 200 residues (or the model\'s window when it has one), neuron cards of 10 windows over at most 16 records. More steps take proportionally longer.'
     : 'A hardware adapter: larger step counts and longer sequences stay quick.';
   if (!soft) {
     byId<HTMLInputElement>('residue-steps').value = '32';
     byId<HTMLInputElement>('neuron-steps').value = '20';
-    byId<HTMLInputElement>('max-length').value = '1022';
+    byId<HTMLInputElement>('max-length').value = '1022'; // until a model with a reading sets its window
     byId<HTMLInputElement>('card-windows').value = '20';
     byId<HTMLInputElement>('card-records').value = '256';
   }
