@@ -198,6 +198,32 @@ function refinedOption(p: Parsed, preset: StudyPreset, command: string): Refined
   return { t: t!, p: q! };
 }
 
+/**
+ * The ablation grid's size before it runs, in one line: modules x fractions x (methods + seeds) passes
+ * over the tested records for ranking 'layer' (methods share its random selections), methods x (1 +
+ * seeds) for 'global' (at most: equal per-layer counts are shared), for the studied model and each null.
+ */
+export function studyWorkload(
+  o: { modules: readonly unknown[]; rankings: readonly Ranking[]; fractions: readonly unknown[]; seeds: readonly unknown[]; refined: unknown; testPerClass: number | null; batching: { maxLength: number } },
+  test: readonly { sequence: string; label: number }[],
+  numClasses: number,
+  nullModels: number,
+): string {
+  const perClass = new Array<number>(numClasses).fill(0);
+  for (const r of test) perClass[r.label]!++;
+  const records = o.testPerClass === null ? test.length : perClass.reduce((a, n) => a + Math.min(n, o.testPerClass!), 0);
+  // Residues per record are at most the crop; the records' own lengths bound them too.
+  const sorted = test.map((r) => Math.min(r.sequence.length, o.batching.maxLength)).sort((a, b) => a - b);
+  const mean = o.testPerClass === null ? sorted.reduce((a, v) => a + v, 0) / Math.max(1, sorted.length) : o.batching.maxLength;
+  const methods = o.refined ? 3 : 2;
+  // Ranking 'layer' keeps the same count in every layer for every method, so its random selections are shared.
+  const perRanking = o.rankings.reduce<number>((a, r) => a + (r === 'layer' ? methods + o.seeds.length : methods * (1 + o.seeds.length)), 0);
+  const passes = o.modules.length * o.fractions.length * perRanking;
+  const residues = passes * records * mean;
+  return `ablation grid: up to ${passes.toLocaleString('en-US')} passes over ${records.toLocaleString('en-US')} test records of up to ` +
+    `${o.batching.maxLength} residues (about ${(residues / 1e6).toFixed(1)} M residue-passes) per model, ${1 + nullModels} model${nullModels ? 's' : ''}`;
+}
+
 /** The shuffled-label twin of the default model, when it is committed. */
 function defaultTwin(modelArg: string): string | null {
   if (modelArg !== 'default') return null;
@@ -291,6 +317,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
       if (precomputed.ig.classNames.join('\n') !== setup.classNames.join('\n')) throw new FormatError(scoresDir!, `ig.safetensors has classes ${precomputed.ig.classNames.join(', ')}, the model's task has ${setup.classNames.join(', ')}`);
     }
     const base = { ...o, classNames: setup.classNames, train: split.parts.train, test: split.parts.test };
+    if (!quiet) console.error(`experiment: ${studyWorkload(o, split.parts.test, setup.classNames.length, nulls.length + (twin ? 1 : 0))}`);
     const r = await runStudy(clf.model, clf.head, { ...base, precomputed, onProgress: progress('') });
     const nullResults: NullResult[] = [];
     for (const name of nulls) {

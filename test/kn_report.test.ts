@@ -12,7 +12,7 @@ import { NEURON_MODULES } from '../model/esm.js';
 import { neuronLayout } from '../kn/layout.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { loadScores, saveScores } from '../kn/scores_io.js';
-import { PRESETS, readingLength, validationOf } from '../cli/experiment.js';
+import { PRESETS, readingLength, studyWorkload, validationOf } from '../cli/experiment.js';
 import { REGIME_GAP, banner } from '../cli/report/sections.js';
 import type { StudyResult } from '../kn/study.js';
 import { cli, errorLines } from './lib/cli.js';
@@ -220,6 +220,21 @@ test('the study length follows the model reading in the full preset; the regime 
   assert.ok(far.includes('Regime: the study reads the first 64 residues') && far.includes('256-residue windows'), far);
   assert.is(banner(r, { ...meta, model_validation: { accuracy: 0.5 + REGIME_GAP - 0.01, records: 1336 } }), '');
   assert.is(banner(r, { ...meta, model_validation: null }), '');
+});
+
+test('the workload line counts the ablation passes the grid plans, records and residue-passes', () => {
+  // 3 classes: 12, 5 and 20 records of 50 and 300 residues.
+  const test_ = [...Array(12)].map(() => ({ sequence: 'A'.repeat(50), label: 0 }))
+    .concat([...Array(5)].map(() => ({ sequence: 'A'.repeat(300), label: 1 })), [...Array(20)].map(() => ({ sequence: 'A'.repeat(300), label: 2 })));
+  const modules = ['query', 'key', 'value', 'output', 'ffn_in', 'ffn_out'];
+  // quick: 6 modules x 2 fractions x (2 methods + 10 shared seeds) = 144, as meta.ablation_passes records.
+  const quick = studyWorkload({ modules, rankings: ['layer'], fractions: [0.05, 0.2], seeds: [...Array(10).keys()], refined: null, testPerClass: 10, batching: { maxLength: 64 } }, test_, 3, 3);
+  assert.match(quick, /up to 144 passes over 25 test records of up to 64 residues \(about 0\.2 M residue-passes\) per model, 4 models/);
+  // Whole split, refined on, 50 seeds: 6 x 2 x (3 + 50) = 636 passes; mean residues (12 x 50 + 25 x 256) / 37.
+  const full = studyWorkload({ modules, rankings: ['layer'], fractions: [0.05, 0.2], seeds: [...Array(50).keys()], refined: {}, testPerClass: null, batching: { maxLength: 256 } }, test_, 3, 0);
+  assert.match(full, new RegExp(`up to 636 passes over 37 test records .*about ${((636 * (12 * 50 + 25 * 256)) / 1e6).toFixed(1)} M residue-passes\\) per model, 1 model$`));
+  // 'global' does not share: methods x (1 + seeds).
+  assert.match(studyWorkload({ modules: ['key'], rankings: ['global'], fractions: [0.1], seeds: [0, 1], refined: null, testPerClass: null, batching: { maxLength: 64 } }, test_, 3, 0), /up to 6 passes/);
 });
 
 test.run();
