@@ -1,8 +1,8 @@
 /**
  * `esm-kn experiment`: the whole knowledge-neuron study (kn/study.ts) on a fine-tuned classifier,
  * written as a report folder (cli/report/report.ts). The defaults are sized to finish in minutes
- * on a 2-core CPU with lavapipe for a small model (101 s for the embedded 4 x 64 default at 64 residues on
- * 2026-11-22, most of it integrated gradients and the ~380 ablated evaluations); the flags scale every part up.
+ * on a 2-core CPU with lavapipe for a small model (`npm start`, the quick preset on the 4 x 96 default at
+ * 64 residues with its nulls: 217 s on 2026-12-05); the flags scale every part up.
  */
 import { arch, cpus, platform } from 'node:os';
 import { existsSync } from 'node:fs';

@@ -16,6 +16,7 @@ import { type Replacement, ablationEdit, editedMetrics } from './ablate.js';
 import type { NeuronLayout } from './layout.js';
 import { type Ranking, type Selection, perLayerCounts, selectRandomMatched, selectTop } from './select.js';
 import type { TestCell } from './tests.js';
+import type { ZeroedPredictions } from './basis_free.js';
 
 /** One ablation measurement; the field order is the CSV's. */
 export interface AblationRow {
@@ -118,14 +119,17 @@ export interface ZeroingRow {
 /**
  * Zeroes every neuron of each module type in every layer (a basis-free measure of how much the
  * classifier needs the module type). Zeroing all queries or keys makes attention uniform rather than
- * silencing it, so severity differs by module type in kind, not only in degree.
+ * silencing it, so severity differs by module type in kind, not only in degree. Also returns each
+ * zeroed model's predictions per record, for the paired contrasts of kn/basis_free.ts.
  */
-export async function moduleZeroing(model: EsmModel, head: ClassifierHead, layout: NeuronLayout, records: readonly TaskRecord[], classNames: readonly string[], modules: readonly NeuronModule[], batching: EvalBatching, base: { accuracy: number; macro_f1: number }): Promise<ZeroingRow[]> {
-  const out: ZeroingRow[] = [];
+export async function moduleZeroing(model: EsmModel, head: ClassifierHead, layout: NeuronLayout, records: readonly TaskRecord[], classNames: readonly string[], modules: readonly NeuronModule[], batching: EvalBatching, base: { accuracy: number; macro_f1: number }): Promise<{ rows: ZeroingRow[]; zeroed: ZeroedPredictions[] }> {
+  const rows: ZeroingRow[] = [];
+  const zeroed: ZeroedPredictions[] = [];
   for (const module of modules) {
     const none: Selection = { module, method: 'none', ranking: 'layer', fraction: 0, seed: null, keep: new Uint8Array(layout.numLayers * layout.widths[module]) };
     const r = await editedMetrics(model, head, layout, records, classNames, batching, [ablationEdit(layout, none, 'zero')]);
-    out.push({ module, accuracy: r.accuracy, macro_f1: r.macro_f1, accuracy_drop: base.accuracy - r.accuracy, macro_f1_drop: base.macro_f1 - r.macro_f1 });
+    rows.push({ module, accuracy: r.accuracy, macro_f1: r.macro_f1, accuracy_drop: base.accuracy - r.accuracy, macro_f1_drop: base.macro_f1 - r.macro_f1 });
+    zeroed.push({ module, predictions: argmaxRows(r.logits, classNames.length) });
   }
-  return out;
+  return { rows, zeroed };
 }

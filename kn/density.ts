@@ -71,8 +71,13 @@ export interface SensitivityPoint {
 /** Key minus one other module type, over bootstrap resamples of the scored examples. */
 export interface KeyContrast {
   readonly other: NeuronModule;
-  /** 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron (both depend on the unit basis for every module but ffn_in). */
-  readonly quantity: 'share' | 'per_neuron';
+  /**
+   * 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron
+   * (both depend on the unit basis for every module but ffn_in); 'mass': the module type's signed
+   * attribution mass per neuron, its signed sum (basis-free: for IG its share of f(x) - f(0)) over its
+   * neuron count (fixed by the architecture), so module types of different sizes compare.
+   */
+  readonly quantity: 'share' | 'per_neuron' | 'mass';
   readonly difference: number;
   readonly ci_low: number;
   readonly ci_high: number;
@@ -95,6 +100,8 @@ export interface KeyDensityVerdict {
   readonly contrasts: KeyContrast[];
   /** The same test on mean |score| per neuron (basis-free in total, not per unit). */
   readonly per_neuron_significant: boolean;
+  /** The same test on the signed attribution mass (basis-free). */
+  readonly mass_significant: boolean;
 }
 
 /** The density analysis. */
@@ -206,7 +213,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   const bootMass = Array.from({ length: resamples }, (_, b) => moduleMass(massOf, overallScores(massOf, bootstrapClasses(massByClass, densityResampleSeed(seed, b)))));
   const ki = NEURON_MODULES.indexOf('key');
   const contrast = (quantity: KeyContrast['quantity']): KeyContrast[] => {
-    const value = (mi: number, c: number[][], m: ModuleMass[]) => (quantity === 'share' ? shareOf(layout, c, mi) : m[mi]!.per_neuron);
+    const value = (mi: number, c: number[][], m: ModuleMass[]) => (quantity === 'share' ? shareOf(layout, c, mi) : quantity === 'mass' ? m[mi]!.signed / moduleSize(layout, NEURON_MODULES[mi]!) : m[mi]!.per_neuron);
     const raw = NEURON_MODULES.flatMap((other, mi) => {
       if (mi === ki) return [];
       const diffs = boot.map((c, b) => value(ki, c, bootMass[b]!) - value(mi, c, bootMass[b]!));
@@ -223,11 +230,14 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   };
   const shares = contrast('share');
   const perNeuron = contrast('per_neuron');
+  const signedMass = contrast('mass');
+  const allSignificant = (cs: readonly KeyContrast[]) => cs.filter((c) => c.testable).every((c) => c.significant);
   const keyDensity: KeyDensityVerdict = {
-    statement: keyVerdictStatement(shares, perNeuron, topFraction, resamples),
-    significant: shares.filter((c) => c.testable).every((c) => c.significant),
-    quantity: 'share', top_fraction: topFraction, contrasts: [...shares, ...perNeuron],
-    per_neuron_significant: perNeuron.filter((c) => c.testable).every((c) => c.significant),
+    statement: keyVerdictStatement(shares, perNeuron, signedMass, topFraction, resamples),
+    significant: allSignificant(shares),
+    quantity: 'share', top_fraction: topFraction, contrasts: [...shares, ...perNeuron, ...signedMass],
+    per_neuron_significant: allSignificant(perNeuron),
+    mass_significant: allSignificant(signedMass),
   };
   return { topFraction, topCount: top, resamples, seed, cells, modules, keyStatement: keyStatement(modules, topFraction), mass, sensitivity: sens, keyDensity };
 }
@@ -235,17 +245,19 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
 const pct = (x: number): string => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
 
 /** The tested sentence on key density: every contrast must be Holm-significant. */
-function keyVerdictStatement(shares: readonly KeyContrast[], perNeuron: readonly KeyContrast[], topFraction: number, resamples: number): string {
+function keyVerdictStatement(shares: readonly KeyContrast[], perNeuron: readonly KeyContrast[], mass: readonly KeyContrast[], topFraction: number, resamples: number): string {
   const testable = shares.filter((c) => c.testable);
   const tied = shares.filter((c) => !c.testable).map((c) => c.other);
   const failing = testable.filter((c) => !c.significant).map((c) => c.other);
   const test = `paired bootstrap over scored examples (${resamples} resamples), one-sided, Holm over the ${testable.length} testable module types, alpha 0.05`;
   const tiedNote = tied.length ? ` Key versus ${tied.join(', ')} is not testable here: under joint scaling their attributions are equal per rotary pair by construction.` : '';
   const pn = perNeuron.filter((c) => c.testable).every((c) => c.significant) ? 'also' : 'not';
+  const ms = mass.filter((c) => c.testable).every((c) => c.significant) ? 'also' : 'not';
+  const others = `by mean |score| per neuron (basis-dependent) they are ${pn} above all testable others; by signed attribution mass per neuron (basis-free, the same test) ${ms}.`;
   if (!failing.length) {
-    return `Key projections are denser than every testable other module type (${testable.map((c) => c.other).join(', ')}) in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron (basis-dependent) they are ${pn} above all of them.${tiedNote}`;
+    return `Key projections are denser than every testable other module type (${testable.map((c) => c.other).join(', ')}) in the global top ${pct(topFraction)} (${test}); ${others}${tiedNote}`;
   }
-  return `Not shown: key projections are not significantly denser than ${failing.join(', ')} in the global top ${pct(topFraction)} (${test}); by mean |score| per neuron (basis-dependent) they are ${pn} above all testable others.${tiedNote}`;
+  return `Not shown: key projections are not significantly denser than ${failing.join(', ')} in the global top ${pct(topFraction)} (${test}); ${others}${tiedNote}`;
 }
 
 /**

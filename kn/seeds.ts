@@ -8,7 +8,7 @@
 import { mixSeed } from '../model/batching.js';
 
 /** One tag per analysis that draws from the study's seed (never reuse or renumber a tag: results would change). */
-export const SEED_STREAMS = { ablationTests: 1, density: 2 } as const;
+export const SEED_STREAMS = { ablationTests: 1, density: 2, basisFree: 3 } as const;
 
 /** Seed of the paired bootstrap of one ablation test (cell index, metric index). */
 export function ablationTestSeed(seed: number, cellIndex: number, metricIndex: number): number {
@@ -18,4 +18,9 @@ export function ablationTestSeed(seed: number, cellIndex: number, metricIndex: n
 /** Seed of one density bootstrap resample of the scored examples. */
 export function densityResampleSeed(seed: number, resample: number): number {
   return mixSeed(seed, SEED_STREAMS.density, resample);
+}
+
+/** Seed of one bootstrap of the basis-free checks (kn/basis_free.ts): 'zeroing' contrast index, or 'activation' resample index. */
+export function basisFreeSeed(seed: number, kind: 'zeroing' | 'activation', index: number): number {
+  return mixSeed(seed, SEED_STREAMS.basisFree, kind === 'zeroing' ? 0 : 1, index);
 }

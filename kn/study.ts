@@ -20,6 +20,7 @@ import type { EsmModel, NeuronModule } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { type Replacement, editedMetrics } from './ablate.js';
 import { type AblationRow, type ZeroingRow, ablationGrid, moduleZeroing } from './ablation_grid.js';
+import { type ActivationDensity, type ZeroingContrast, activationDensity, zeroingContrasts } from './basis_free.js';
 import { activationScores } from './activation.js';
 import { type ClassEditKind, type ClassEditRow, type SpecificityRow, classEdits } from './class_edits.js';
 import { type Density, neuronDensity } from './density.js';
@@ -117,6 +118,8 @@ export interface StudyResult {
   /** Smallest Holm-adjusted p-value this grid can reach (>= 0.05: nothing can be called significant). */
   readonly attainable_p: number;
   readonly zeroing: ZeroingRow[];
+  /** Basis-free density checks: key's whole-module zeroing drop against each other type's, and density by activation among the residual writers. */
+  readonly basisFree: { readonly zeroing: ZeroingContrast[]; readonly activation: ActivationDensity };
   readonly classEdits: ClassEditRow[];
   readonly specificity: SpecificityRow[];
   readonly density: Density;
@@ -216,7 +219,8 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   }));
   const truth = Int32Array.from(tested, (r) => r.label);
   const tests = ablationTests(grid.cells, truth, { numClasses: C, resamples: o.resamples, seed: o.seed });
-  const zeroing = await timed('zeroing', () => moduleZeroing(model, head, layout, tested, o.classNames, o.modules, o.batching, unablated));
+  const zeroed = await timed('zeroing', () => moduleZeroing(model, head, layout, tested, o.classNames, o.modules, o.batching, unablated));
+  const zeroing = zeroed.rows;
   const edits = o.skipClassEdits
     ? { rows: [], specificity: [] }
     : await timed('class_edits', () => classEdits(model, head, tested, igUsed, {
@@ -225,12 +229,16 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   // Under joint scaling query and key IG are equal per rotary pair by construction (pairs.ts).
   const tied: NeuronModule[] = o.positions === 'cls' ? [] : ['query'];
   const density = neuronDensity(igUsed, o.densityTop, o.bootstrap, o.seed, undefined, paired(ig), tied);
+  const basisFree = {
+    zeroing: zeroingContrasts(truth, zeroed.zeroed, o.bootstrap, o.seed),
+    activation: activationDensity(activation, o.densityTop, o.bootstrap, o.seed),
+  };
   const familySize = o.rankings.length * o.fractions.length;
   return {
     unablated, rows: grid.rows, tests,
     verdicts: { beats_random: beatsRandom(tests, o.primaryMetric, o.seeds.length), key_density: density.keyDensity },
     attainable_p: attainableAlpha(familySize, o.seeds.length),
-    zeroing, classEdits: edits.rows, specificity: edits.specificity, density, completeness: summariseCompleteness(ig),
+    zeroing, basisFree, classEdits: edits.rows, specificity: edits.specificity, density, completeness: summariseCompleteness(ig),
     refined: refined ? { t: refined.options.t, p: refined.options.p, per_class: refined.perClass.map((l) => l.length) } : null,
     agreement, activation, ig, igRanked: igUsed, scored, tested, passes: grid.passes, seconds,
   };
@@ -245,10 +253,11 @@ export interface NullResult {
   readonly verdicts: StudyResult['verdicts'];
   readonly zeroing: ZeroingRow[];
   readonly mass: Density['mass'];
+  readonly basisFree: StudyResult['basisFree'];
   readonly rows: AblationRow[];
 }
 
 /** The parts of a null model's study the report shows. */
 export function nullSummary(name: string, description: string, r: StudyResult): NullResult {
-  return { name, description, unablated: r.unablated, tests: r.tests, verdicts: r.verdicts, zeroing: r.zeroing, mass: r.density.mass, rows: r.rows };
+  return { name, description, unablated: r.unablated, tests: r.tests, verdicts: r.verdicts, zeroing: r.zeroing, mass: r.density.mass, basisFree: r.basisFree, rows: r.rows };
 }

@@ -93,6 +93,13 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.is(density.cells.length, NEURON_MODULES.length * 2);
   for (const key of ['module', 'layer', 'share']) assert.ok(key in density.cells[0]!, `density has ${key}`);
   assert.equal(density.mass.map((m) => m.module), [...NEURON_MODULES]);
+  // The basis-free checks: key's zeroing drop against each other type (query untested), activation density among the residual writers.
+  const basis = results.density as { zeroing_contrasts: { other: string; testable: boolean; p_adjusted: number }[]; activation: { modules: string[]; shares: unknown[]; p_value: number }; key_density: { contrasts: { quantity: string }[] } };
+  assert.equal(basis.zeroing_contrasts.map((c) => c.other), NEURON_MODULES.filter((m) => m !== 'key'));
+  assert.equal(basis.zeroing_contrasts.map((c) => c.testable), NEURON_MODULES.filter((m) => m !== 'key').map((m) => m !== 'query'));
+  assert.equal(basis.activation.modules, ['attn_out', 'ffn_out']);
+  assert.ok(basis.activation.shares.length === 2 && basis.activation.p_value > 0 && basis.activation.p_value <= 1);
+  assert.equal([...new Set(basis.key_density.contrasts.map((c) => c.quantity))], ['share', 'per_neuron', 'mass']);
   const meta = results.meta as Record<string, unknown>;
   for (const key of ['model', 'test_split', 'random_seeds', 'steps', 'rule', 'scored_records', 'test_records', 'wall_seconds']) assert.ok(key in meta, `meta has ${key}`);
   assert.is(meta.steps, 3);
@@ -114,6 +121,7 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
     assert.ok(text.includes('m=3'), `${svg} says which m produced it`);
   }
   const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(html.includes('key minus') && html.includes('Density by activation where the units compare') && html.includes('untestable by construction'), 'the report shows the basis-free checks');
   assert.ok(html.startsWith('<!DOCTYPE html>') && html.includes('</html>'));
   assert.is((html.match(/<svg /g) ?? []).length, 3, 'the three figures are inline');
   assert.ok(html.includes('<table>') && html.includes(String(verdicts.key_density.statement).slice(0, 20)));

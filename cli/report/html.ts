@@ -8,7 +8,7 @@ import type { BaselineRow } from '../../train/baseline_report.js';
 import type { Explanations } from '../../kn/explain.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
-import { banner, classEditTable, topNeuronsTable, contrastTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
+import { banner, classEditTable, topNeuronsTable, contrastTable, zeroingContrastTable, activationDensityTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
@@ -94,6 +94,8 @@ ${ablationTable(r.rows, `Ablations: every neuron of the module type outside the 
 ${densityTables(r.density, `Share of each module type's neurons in the global top ${pct(r.density.topFraction)} (${r.density.topCount} neurons) by integrated gradients; 95% percentile bootstrap over examples (${r.density.resamples} resamples, seed ${r.density.seed}). ${provenance}`)}
 ${contrastTable(r.density, `Key minus each other module type. ${provenance}`)}
 ${sensitivityTable(r.density, `Share of each module type's neurons in the global top set, by top fraction (95% bootstrap intervals). ${provenance}`)}
+${zeroingContrastTable(r.basisFree.zeroing, `Whole module types zeroed (basis-free): key's accuracy drop minus each other type's, paired bootstrap over the ${r.tested.length} test records (${r.density.resamples} resamples), one-sided ("zeroing key hurts more"), Holm over the testable ones. ${provenance}`)}
+${activationDensityTable(r.basisFree.activation, `Density by activation where the units compare: share of each residual-stream writer's neurons in their joint top ${pct(r.basisFree.activation.top_fraction)} (${r.basisFree.activation.top_count} neurons) by mean |activation|; 95% percentile bootstrap over scored examples (${r.basisFree.activation.resamples} resamples). ${provenance}`)}
 ${moduleTable(r, `Each whole module type zeroed (test metrics; basis-free) and its IG attribution mass (the signed sum is basis-free; |mass|, its share and the mean per neuron depend on the unit basis). ${provenance}`)}
 ${completeness}
 <h2>What the top neurons respond to</h2>

@@ -1,7 +1,9 @@
 /**
  * Writes the knowledge-neuron study's report folder (Node), every file atomically:
  *   results.json   meta, unablated metrics, rows [{module, method, fraction, seed, accuracy, macro_f1, ...}],
- *                  density [{module, layer, share, ...}], density_modules, key_statement, class_edits, completeness
+ *                  tests, verdicts {beats_random, key_density}, nulls [{name, tests, ...}], density {top_fraction,
+ *                  cells [{module, layer, share, ...}], modules, mass, sensitivity, key_density, zeroing_contrasts,
+ *                  activation}, density_modules, key_statement, class_edits, completeness
  *   results.csv    the rows; density.csv and class_edits.csv likewise
  *   accuracy.svg, macro_f1.svg, density.svg    figures (plots.ts)
  *   report.html    figures and tables (html.ts)
@@ -68,7 +70,7 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     verdicts: r.verdicts,
     attainable_p: r.attainable_p,
     zeroing: r.zeroing,
-    density: { top_fraction: r.density.topFraction, cells: density, modules: r.density.modules, mass: r.density.mass, sensitivity: r.density.sensitivity, key_density: r.density.keyDensity },
+    density: { top_fraction: r.density.topFraction, cells: density, modules: r.density.modules, mass: r.density.mass, sensitivity: r.density.sensitivity, key_density: r.density.keyDensity, zeroing_contrasts: r.basisFree.zeroing, activation: r.basisFree.activation },
     density_top_fraction: r.density.topFraction,
     density_modules: r.density.modules,
     // The tested statement (the pre-2026-12 criterion, key's bootstrap lower bound against the other modules' points, is gone).
@@ -78,7 +80,7 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     refined: r.refined,
     target_agreement: r.agreement,
     completeness: r.completeness,
-    nulls: nulls.map((n) => ({ name: n.name, description: n.description, unablated: n.unablated, tests: n.tests, verdicts: n.verdicts, zeroing: n.zeroing, mass: n.mass })),
+    nulls: nulls.map((n) => ({ name: n.name, description: n.description, unablated: n.unablated, tests: n.tests, verdicts: n.verdicts, zeroing: n.zeroing, mass: n.mass, basis_free: n.basisFree })),
   };
   const files: [string, string][] = [
     ['results.json', json(results)],

@@ -5,6 +5,7 @@
  */
 import type { ClassEditRow, SpecificityRow } from '../../kn/class_edits.js';
 import type { Density } from '../../kn/density.js';
+import type { ActivationDensity, ZeroingContrast } from '../../kn/basis_free.js';
 import type { NullResult, StudyResult } from '../../kn/study.js';
 import { ALPHA, type AblationTest, SMOKE_TEST_RECORDS } from '../../kn/tests.js';
 import { type Explanations, type NeuronCard, unitsName } from '../../kn/explain.js';
@@ -48,7 +49,7 @@ export function methodSection(meta: Record<string, unknown>): string {
     `Query and key: ${meta.qk_units === 'pair' ? 'scored, ranked and counted per rotary pair (d, d + Dh/2). Under joint scaling from a zero baseline the IG of query unit d equals that of key unit d per rotary pair by construction (attention logits are bilinear), and the split inside a pair is not a property of the function, so per-unit query-versus-key comparisons would be artefacts' : 'per unit (right under single-position scaling; under joint scaling query and key are tied per rotary pair by construction)'}.`,
     meta.refined ? `Refined knowledge neurons (Dai et al.): per example keep neurons with attribution >= ${String((meta.refined as { t: number }).t)} x that example's maximum, then those kept in >= ${String((meta.refined as { p: number }).p)} of a class's examples; ranked by the largest such share ('ig-refined').` : 'Refined knowledge neurons: not run (--refined T P, on in --preset full).',
     `Ablation tests: keep the top ${(meta.fractions as number[]).map(pct).join(', ')} of one module type (ranking: ${(meta.rankings as string[]).join(', ')}), replace the rest by ${esc(String(meta.replacement))}; control: ${(meta.random_seeds as unknown[]).length} random selections with the same number of neurons in every layer (layer-matched). Effect = method minus the random mean; p = (1 + #random >= method) / (1 + ${(meta.random_seeds as unknown[]).length}), one-sided; 95% interval: paired percentile bootstrap over test records (${String(meta.resamples)} resamples); Holm within each (module, method, metric) family; verdicts on ${esc(String(meta.primary_metric))} at alpha ${ALPHA}.`,
-    `Density: global top ${pct(Number(meta.density_top_fraction))} of neurons by IG; key versus each other testable module type by paired bootstrap over scored examples (${String(meta.bootstrap_resamples)} resamples, within classes), one-sided, Holm over the testable ones (${meta.positions === 'cls' ? 'all five' : 'query is left out: under joint scaling its attributions equal key\'s per rotary pair by construction'}); basis-free checks: each module type's signed attribution mass (its share of f(x) - f(0)) and the metric drop when the whole module type is zeroed (per-unit shares and |mass| depend on the unit basis for every module but ffn_in).`,
+    `Density: global top ${pct(Number(meta.density_top_fraction))} of neurons by IG; key versus each other testable module type by paired bootstrap over scored examples (${String(meta.bootstrap_resamples)} resamples, within classes), one-sided, Holm over the testable ones (${meta.positions === 'cls' ? 'all five' : 'query is left out: under joint scaling its attributions equal key\'s per rotary pair by construction'}); basis-free checks, tested the same way: each module type's signed attribution mass per neuron (its share of f(x) - f(0) over its neuron count; bootstrap over scored examples) and its accuracy drop when the whole module type is zeroed (paired bootstrap over test records; query untested: zeroing all queries equals zeroing all keys); per-unit shares and |mass| depend on the unit basis for every module but ffn_in. Density by activation only where the units compare: attn_out against ffn_out (both write the residual stream); query, key and value activations trade scale with each other (q by c, k by 1/c) without changing the model, so key density by activation is untestable by construction.`,
     `Class edits: each class's top ${pct(Number(meta.class_edit_fraction))} IG neurons of a module type ${(meta.class_edit_kinds as string[] | undefined)?.length === 1 ? 'x0 (suppress; amplification in --preset full or with --class-edits both)' : 'x0 (suppress) or x2 (amplify)'}, against ${(meta.class_edit_seeds as unknown[]).length} layer-matched random sets of the same size.`,
     `Nulls: ${(meta.nulls as { name: string; description: string }[]).map((n) => `${esc(n.name)} (${esc(n.description)})`).join('; ') || 'none'}; each runs the same scoring and tests.`,
   ];
@@ -70,10 +71,28 @@ export function moduleTable(r: StudyResult, caption: string): string {
     }));
 }
 
+const QUANTITY_NAMES: Record<Density['keyDensity']['contrasts'][number]['quantity'], string> = {
+  share: 'share in top set', per_neuron: 'mean |IG| per neuron (basis-dependent)', mass: 'signed IG mass per neuron (basis-free)',
+};
+
+/** Key's whole-module zeroing drop minus each other module type's (accuracy, paired over test records). */
+export function zeroingContrastTable(rows: readonly ZeroingContrast[], caption: string): string {
+  return table(caption, ['key minus', 'accuracy drop difference', '95% CI', 'p', 'Holm p', 'significant'],
+    rows.map((c) => [c.testable ? c.other : `${c.other} (zeroing all queries equals zeroing all keys: not tested)`, signed(c.difference), `${signed(c.ci_low)} to ${signed(c.ci_high)}`, fp(c.p_value), fp(c.p_adjusted), c.significant ? 'yes' : 'no']));
+}
+
+/** Density by activation among the module types whose activations share units. */
+export function activationDensityTable(a: ActivationDensity, caption: string): string {
+  const [first, second] = a.modules;
+  return `${table(caption, ['module', 'in top set', 'share of its neurons', '95% CI'],
+    a.shares.map((x) => [x.module, String(x.count), pct(x.share), `${pct(x.share_lo)} to ${pct(x.share_hi)}`]))}
+<p>${esc(`${first} minus ${second}: ${signed(a.difference)} (95% CI ${signed(a.ci_low)} to ${signed(a.ci_high)}; two-sided bootstrap p ${fp(a.p_value)}). ${a.note}`)}</p>`;
+}
+
 /** Key minus each other module type. */
 export function contrastTable(d: Density, caption: string): string {
   return table(caption, ['quantity', 'key minus', 'difference', '95% CI', 'p', 'Holm p', 'significant'],
-    d.keyDensity.contrasts.map((c) => [c.quantity === 'share' ? 'share in top set' : 'mean |IG| per neuron (basis-dependent)', c.testable ? c.other : `${c.other} (tied by construction: not tested)`, c.quantity === 'share' ? signed(c.difference) : c.difference.toExponential(2),
+    d.keyDensity.contrasts.map((c) => [QUANTITY_NAMES[c.quantity], c.testable ? c.other : `${c.other} (tied by construction: not tested)`, c.quantity === 'share' ? signed(c.difference) : c.difference.toExponential(2),
       c.quantity === 'share' ? `${signed(c.ci_low)} to ${signed(c.ci_high)}` : `${c.ci_low.toExponential(2)} to ${c.ci_high.toExponential(2)}`, fp(c.p_value), fp(c.p_adjusted), c.significant ? 'yes' : 'no']));
 }
 
