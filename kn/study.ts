@@ -105,6 +105,8 @@ export interface StudyOptions {
 /** Spearman correlation of overall IG scores under two targets, per module type. */
 export interface TargetAgreement {
   readonly targets: [IgTarget, IgTarget];
+  /** Scored examples the second target's IG ran on ('correct': the correctly classified ones). */
+  readonly examples: number;
   readonly overall: number;
   readonly modules: { readonly module: NeuronModule; readonly spearman: number }[];
 }
@@ -125,7 +127,8 @@ export interface StudyResult {
   readonly density: Density;
   readonly completeness: CompletenessSummary | null;
   readonly refined: { readonly t: number; readonly p: number; readonly per_class: number[] } | null;
-  readonly agreement: TargetAgreement | null;
+  /** One entry per other IG target (empty unless asked for). */
+  readonly agreement: TargetAgreement[];
   /** Raw per-example scores (as computed, before pairing or normalisation), for `esm-kn neurons`. */
   readonly activation: NeuronScores;
   readonly ig: NeuronScores;
@@ -195,20 +198,26 @@ export async function runStudy(model: EsmModel, head: ClassifierHead, o: StudyOp
   const refined = o.refined ? refinedNeurons(paired(ig), o.refined) : null;
   if (refined) methods.set('ig-refined', refined.ranking);
 
-  let agreement: TargetAgreement | null = null;
-  if (o.targetAgreement && o.target !== 'predicted' && !o.precomputed) {
-    const other = await timed('ig_agreement', () => igScores(model, head, targetRecords(scored, scoredPred, 'predicted'), o.classNames, { ...igOptions, onProgress: progress('IG (predicted target)'), meta }));
-    const b = overallScores(paired(o.normalise ? normaliseExamples(other) : other));
+  // Rank agreement of the main target's IG with each other target's, on the same scored records.
+  const agreement: TargetAgreement[] = [];
+  if (o.targetAgreement && !o.precomputed) {
     const a = methods.get('ig')!;
-    agreement = {
-      targets: [o.target, 'predicted'],
-      overall: spearman(a, b),
-      modules: o.modules.map((module) => {
-        const s = layout.starts[module];
-        const e = s + layout.numLayers * layout.widths[module];
-        return { module, spearman: spearman(a.subarray(s, e), b.subarray(s, e)) };
-      }),
-    };
+    for (const other of IG_TARGETS.filter((t) => t !== o.target)) {
+      const recs = targetRecords(scored, scoredPred, other);
+      if (!recs.length) continue; // 'correct' with no correctly classified example
+      const s2 = await timed(`ig_agreement_${other}`, () => igScores(model, head, recs, o.classNames, { ...igOptions, onProgress: progress(`IG (${other} target)`), meta: { ...meta, target: other } }));
+      const b = overallScores(paired(o.normalise ? normaliseExamples(s2) : s2));
+      agreement.push({
+        targets: [o.target, other],
+        examples: recs.length,
+        overall: spearman(a, b),
+        modules: o.modules.map((module) => {
+          const st = layout.starts[module];
+          const e = st + layout.numLayers * layout.widths[module];
+          return { module, spearman: spearman(a.subarray(st, e), b.subarray(st, e)) };
+        }),
+      });
+    }
   }
 
   const base = await editedMetrics(model, head, layout, tested, o.classNames, o.batching, []);

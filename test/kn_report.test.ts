@@ -62,7 +62,7 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   const out = join(dir, 'report');
   const r = cli('experiment', '--model', modelDir, '--data', data, '--out', out, '--examples', '2', '--test-examples', '3', '--steps', '3',
     '--seeds', '2', '--fractions', '10', '50', '--rankings', 'layer', 'global', '--bootstrap', '20', '--resamples', '50', '--class-edit-seeds', '2',
-    '--max-len', '24', '--quiet');
+    '--max-len', '24', '--target-agreement', '--quiet');
   assert.is(r.status, 0, r.stderr);
   assert.equal(errorLines(r.stderr), []);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
@@ -121,6 +121,15 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
     assert.ok(text.includes('m=3'), `${svg} says which m produced it`);
   }
   const html = readFileSync(join(out, 'report.html'), 'utf8');
+  // IG target agreement: the main target ('true') against 'predicted' and, when any scored example is right, 'correct'.
+  const agreement = results.target_agreement as { targets: string[]; examples: number; overall: number; modules: { module: string; spearman: number }[] }[];
+  assert.equal(agreement[0]!.targets, ['true', 'predicted']);
+  assert.ok(agreement.length <= 2 && (agreement.length === 1 || agreement[1]!.targets[1] === 'correct'));
+  for (const a of agreement) {
+    assert.ok(a.examples >= 1 && Math.abs(a.overall) <= 1 + 1e-12, JSON.stringify(a));
+    assert.equal(a.modules.map((m) => m.module), [...NEURON_MODULES]);
+  }
+  assert.ok(html.includes('Rank agreement (Spearman)') && html.includes('true vs predicted'), 'the report shows the target agreement');
   assert.ok(html.includes('key minus') && html.includes('Density by activation where the units compare') && html.includes('untestable by construction'), 'the report shows the basis-free checks');
   assert.ok(html.startsWith('<!DOCTYPE html>') && html.includes('</html>'));
   assert.is((html.match(/<svg /g) ?? []).length, 3, 'the three figures are inline');

@@ -8,7 +8,7 @@ import type { BaselineRow } from '../../train/baseline_report.js';
 import type { Explanations } from '../../kn/explain.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
-import { banner, classEditTable, topNeuronsTable, contrastTable, zeroingContrastTable, activationDensityTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
+import { banner, classEditTable, topNeuronsTable, contrastTable, agreementTable, zeroingContrastTable, activationDensityTable, methodSection, moduleTable, nullsSection, sensitivityTable, specificityTables, testsTable } from './sections.js';
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
@@ -83,6 +83,7 @@ ${r.verdicts.beats_random.map((v) => `<p class="verdict">${esc(v.statement)}</p>
 <p class="statement">${esc(r.verdicts.key_density.statement)}</p>
 <h2>Method</h2>
 ${methodSection(meta)}
+${agreementTable(r.agreement, `Rank agreement (Spearman) of every neuron's overall IG score under the main target with the score under each other target, over all neurons and per module type: how much the choice of target moves the ranking. ${provenance}`)}
 <h2>Keeping only the top neurons of one module type</h2>
 <figure>${stripXml(figures.accuracy)}</figure>
 <figure>${stripXml(figures.macroF1)}</figure>

@@ -89,6 +89,14 @@ export function activationDensityTable(a: ActivationDensity, caption: string): s
 <p>${esc(`${first} minus ${second}: ${signed(a.difference)} (95% CI ${signed(a.ci_low)} to ${signed(a.ci_high)}; two-sided bootstrap p ${fp(a.p_value)}). ${a.note}`)}</p>`;
 }
 
+/** Spearman rank agreement of the main IG target's overall scores with each other target's. */
+export function agreementTable(rows: StudyResult['agreement'], caption: string): string {
+  if (!rows.length) return '<p>IG target agreement was not computed in this run (<code>--target-agreement</code>, on in the full preset).</p>';
+  const modules = rows[0]!.modules.map((m) => m.module);
+  return table(caption, ['targets', 'examples', 'overall', ...modules],
+    rows.map((a) => [`${a.targets[0]} vs ${a.targets[1]}`, String(a.examples), a.overall.toFixed(3), ...a.modules.map((m) => m.spearman.toFixed(3))]));
+}
+
 /** Key minus each other module type. */
 export function contrastTable(d: Density, caption: string): string {
   return table(caption, ['quantity', 'key minus', 'difference', '95% CI', 'p', 'Holm p', 'significant'],
