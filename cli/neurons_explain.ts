@@ -1,7 +1,7 @@
 /**
  * `esm-kn neurons explain MODEL SCORES --out DIR`: a card per top neuron (kn/explain.ts) written as
- * DIR/motifs.json, DIR/motifs.csv and one DIR/logo_<module>_<layer>_<index>.svg per neuron, each file
- * atomically (a query/key card is a rotary pair: `index` its first unit, `units` both). `writeExplanations` is the writer `esm-kn experiment` can call with its own result.
+ * DIR/motifs.json, DIR/motifs.csv, and per neuron DIR/logo_<module>_<layer>_<index>.svg and its page
+ * DIR/card_<module>_<layer>_<index>.html (cli/report/card_page.ts), each file atomically (a query/key card is a rotary pair: `index` its first unit, `units` both). `writeExplanations` is the writer `esm-kn experiment` can call with its own result.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { loadScores } from '../kn/scores_io.js';
 import { type Parsed, UsageError, evalBatching, intOption, oneOf, parseArgs } from './args.js';
 import { countOrAll, taskOption } from './experiment.js';
 import { stageBars } from './progress.js';
+import { cardFileName, cardPageHtml } from './report/card_page.js';
 import { loadStudySetup } from './study_setup.js';
 
 /** Usage text of the subcommand (part of `esm-kn neurons --help`). */
@@ -36,7 +37,8 @@ export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--t
   gradient x activation, or with --ig-steps M by per-residue M-node integrated gradients (the whole
   module output of the layer scaled jointly, zero baseline; summed over positions it is the unit's IG
   score; --rule default gauss-legendre; --positions all (default) or residues, as the scores' IG). --records FILE: labelled FASTA
-  or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg.`;
+  or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg and a
+  page per card, DIR/card_*.html.`;
 
 /** File name of a neuron's logo. */
 export function logoFileName(n: Pick<NeuronCard, 'module' | 'layer' | 'index'>): string {
@@ -51,7 +53,7 @@ function jsonNumbers(_key: string, v: unknown): unknown {
 
 /** motifs.json: the cards, the class top sets' Jaccard matrix and the logo clusters. */
 export function motifsJson(x: Explanations): string {
-  const neurons = x.neurons.map((c) => ({ ...c, logo_file: logoFileName(c) }));
+  const neurons = x.neurons.map((c) => ({ ...c, logo_file: logoFileName(c), card_file: cardFileName(c) }));
   return `${JSON.stringify({ format: 'esm-kn-neuron-cards', version: 1, ...x, neurons }, jsonNumbers, 1)}\n`;
 }
 
@@ -90,13 +92,40 @@ export function motifsCsv(x: Explanations): string {
   return `${[CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
 }
 
-/** Writes DIR/motifs.json, DIR/motifs.csv and a logo SVG per neuron (creating DIR), each atomically. */
-export async function writeExplanations(dir: string, x: Explanations): Promise<void> {
+/** One line on what the cards were computed from, out of motifs.json's meta (the fields it has). */
+export function cardsProvenance(meta: Readonly<Record<string, unknown>>): string {
+  const has = (k: string) => meta[k] !== undefined && meta[k] !== null;
+  const parts = [
+    ...(has('model') ? [`Model ${String(meta.model)}`] : []),
+    ...(has('task') ? [`task ${String(meta.task)}`] : []),
+    `${String(meta.records)} records${has('records_from') ? ` (${String(meta.records_from)})` : ''}, each read up to its first ${String(meta.max_length)} residues`,
+    ...(has('scores') ? [`neurons chosen by ${String(meta.scores)} (${String(meta.scores_method)})`] : []),
+  ];
+  return `${parts.join('; ')}.`;
+}
+
+/** Where the card pages point besides their own folder, and what they say they were computed from. */
+export interface CardPageLinks {
+  /** The report listing the cards, relative to DIR ('../report.html'). */
+  readonly report?: string;
+  /** Replaces the provenance line drawn from the cards' meta (cardsProvenance). */
+  readonly provenance?: string;
+}
+
+/**
+ * Writes DIR/motifs.json, DIR/motifs.csv, and per neuron a logo SVG and a card page (creating DIR),
+ * each atomically; motifs.json last, so that when it exists every file it names does.
+ */
+export async function writeExplanations(dir: string, x: Explanations, links: CardPageLinks = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const enc = new TextEncoder();
+  const provenance = links.provenance ?? cardsProvenance(x.meta);
+  const attribution = String(x.meta.attribution ?? x.meta.window_method ?? 'not recorded');
   for (const c of x.neurons) {
     const title = `${c.module} layer ${c.layer} ${unitsName(c)} (${c.class}): ${c.consensus}, ${c.windows.length} windows`;
     await writeFileAtomic(join(dir, logoFileName(c)), [enc.encode(logoSvg(c.logo, { title }))]);
+    const page = cardPageHtml(c, { logoFile: logoFileName(c), attribution, provenance, ...(links.report ? { report: links.report } : {}) });
+    await writeFileAtomic(join(dir, cardFileName(c)), [enc.encode(page)]);
   }
   await writeFileAtomic(join(dir, 'motifs.csv'), [enc.encode(motifsCsv(x))]);
   await writeFileAtomic(join(dir, 'motifs.json'), [enc.encode(motifsJson(x))]);
@@ -169,7 +198,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
       meta: { ...x.meta, model: setup.modelName, model_path: setup.clf.checkpoint.path, task: setup.task, scores: scoresPath, records_from: recordsArg === 'test' ? `test split (${setup.splitSource})` : recordsArg, data_sha256: setup.split.dataset.sha256 },
     };
     await writeExplanations(out, result);
-    console.log(`${result.neurons.length} neuron cards on ${records.length} records written to ${out} (motifs.json, motifs.csv, ${result.neurons.length} logos)`);
+    console.log(`${result.neurons.length} neuron cards on ${records.length} records written to ${out} (motifs.json, motifs.csv, ${result.neurons.length} logos and card pages)`);
     for (const c of result.neurons) {
       const cls = c.enrichment.find((r) => r.level === 'class');
       const z = c.zero_effect;

@@ -1,11 +1,13 @@
 /**
  * Neuron cards: windows padded at sequence ends, enrichment by Fisher and Benjamini-Hochberg on hand
- * cases, position profiles and length correlation on synthetic values, the SVG logo, and on the planted
+ * cases, position profiles and length correlation on synthetic values, the SVG logo, a card's HTML page
+ * (well-formed, every label escaped, the profile chart's bars), and on the planted
  * motif model the card of the HE unit: HExxH on top of its logo, windows at the planted residues.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chooseNeurons, explainNeurons, jaccardMatrix } from '../kn/explain.js';
+import { type NeuronCard, chooseNeurons, explainNeurons, jaccardMatrix } from '../kn/explain.js';
+import { cardFileName, cardPageHtml } from '../cli/report/card_page.js';
 import { neuronLayout } from '../kn/layout.js';
 import { sequenceLogo } from '../kn/logo.js';
 import { logoSvg } from '../kn/logo_svg.js';
@@ -14,6 +16,7 @@ import { benjaminiHochberg } from '../kn/stats.js';
 import type { NeuronScores } from '../kn/scores.js';
 import { gpu } from './lib/gpu.js';
 import { disposeTiny, uploadTiny } from './lib/kn_fixtures.js';
+import { assertWellFormedXml, tableRows } from './lib/markup.js';
 import { MOTIF_UNIT, motifClassifier, plantedRecords } from './lib/motif_model.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
@@ -148,6 +151,43 @@ test('logoSvg: standalone SVG with a bits axis, one label per column and the tal
   for (const label of ['-2', '-1', '0', '+1', '+2']) assert.ok(svg.includes(`>${label}</text>`), `column label ${label}`);
   assert.ok(/fill="#255c99">H<\/text>/.test(svg), 'H drawn in the basic colour');
   assert.ok(!svg.includes('NaN'));
+});
+
+test('card page: well-formed HTML, labels escaped, windows centre-marked, a bar per profile bin, a pair named as such', () => {
+  const windows = ['AAAHEKLAA', '--MHEKMAA'];
+  const bins = [0.5, -0.25, null, 1, 1, 1, 1, 1, 1, 2];
+  const card: NeuronCard = {
+    module: 'key', layer: 1, index: 3, units: [3, 7], class: 'A<B & "C"', classes: ['A<B & "C"', "D'E"], score: 0.0123,
+    windows: windows.map((w, i) => ({ record: `r<${i}>&`, position: 5 + i, window: w, activation: 1 - i / 4, class: 'A<B & "C"' })),
+    logo: sequenceLogo(windows), consensus: 'xxxHEKxxx',
+    enrichment: [
+      { level: 'class', label: 'A<B & "C"', in_top: 2, top_total: 2, in_set: 3, set_total: 9, odds_ratio: Infinity, p_value: 1 / 12, q_value: 1 / 6 },
+      { level: 'subclass', label: '1.1', in_top: 1, top_total: 2, in_set: 5, set_total: 9, odds_ratio: Number.NaN, p_value: 0.75, q_value: 0.75 },
+    ],
+    position_profile: { span: 30, regions: { n_term: 0.5, core: 1, c_term: null }, residues: { n_term: 30, core: 12, c_term: 0 }, bins, top_windows: { n_term: 2, core: 0, c_term: 0 } },
+    length_correlation: { spearman: null, records: 2 }, detector: { kind: null, reason: 'no length or terminal preference' }, cutoff_ties: { tied: 3, kept: 1 },
+    zero_effect: { records: 3, p_before: 0.5, p_after: 0.4, change: -0.1, random: { index: 1, units: [1, 5], p_after: 0.49, change: -0.01 } },
+  };
+  assert.is(cardFileName(card), 'card_key_1_3.html');
+  const html = cardPageHtml(card, { logoFile: 'logo_key_1_3.svg', attribution: 'x < y & z', provenance: 'model <m>' });
+  assert.is(assertWellFormedXml(html, 'card page'), 'html');
+  assert.ok(html.includes('<h1>key, layer 1, pair (3, 7) <small>(A&lt;B &amp; &quot;C&quot;)</small></h1>'), 'identity, escaped class');
+  assert.ok(html.includes('rotary pair (3, 7)') && html.includes('D&apos;E'), 'units and every class');
+  assert.ok(html.includes('Attribution ranking the windows: x &lt; y &amp; z.') && html.includes('model &lt;m&gt;'), 'attribution and provenance, escaped');
+  assert.not.ok(html.includes('report.html'), 'no report link without a report');
+  assert.ok(html.includes('<code>--MH<mark>E</mark>KMAA</code>'), 'window centre marked');
+  assert.equal(tableRows(html, 'The 2 top windows').map((r) => r.slice(1, 5)), [['r<0>&', 'A<B & "C"', '5', 'AAAHEKLAA'], ['r<1>&', 'A<B & "C"', '6', '--MHEKMAA']]);
+  assert.ok(html.includes('3 records tie exactly at the cut-off'), 'cut-off ties');
+  assert.equal(tableRows(html, 'Enrichment').map((r) => r.slice(0, 2).concat(r.slice(4))), [['class', 'A<B & "C"', 'inf', '0.0833', '0.167'], ['subclass', '1.1', '-', '0.750', '0.750']]);
+  // The profile chart: one bar per non-empty bin (with its tooltip), the empty one marked; negative bars in the second colour.
+  const profile = html.slice(html.indexOf('mean activation by tenth of the sequence'));
+  assert.is((profile.match(/<rect x=/g) ?? []).length, bins.filter((b) => b !== null).length);
+  assert.ok(profile.includes('>none</text>') && profile.includes('10-20% of the sequence: mean activation -0.250'));
+  assert.ok(html.includes('undefined (constant values or too few records; 2 records)') && html.includes('Detector call: none (no length or terminal preference).'));
+  assert.equal(tableRows(html, 'Mean probability of'), [['this pair (3, 7)', '0.5000', '0.4000', '-10.00 pp'], ['random control: pair (1, 5)', '0.5000', '0.4900', '-1.00 pp']]);
+  assert.ok(cardPageHtml(card, { logoFile: 'l.svg', attribution: 'a', provenance: 'p', report: '../report.html' }).includes('<a href="../report.html">report</a>'));
+  assert.ok(cardPageHtml({ ...card, zero_effect: null, enrichment: [] }, { logoFile: 'l.svg', attribution: 'a', provenance: 'p' }).includes('Zeroing was not measured'));
+  assert.not.ok(html.includes('NaN'));
 });
 
 /** Scores on the motif model's layout: `value` for the planted unit on records of class 1, else 0. */

@@ -1,7 +1,8 @@
 /**
  * `esm-kn neurons explain` end to end on a tiny saved classifier: motifs.json with the cards' keys
  * (query cards as rotary pairs: `index` the first unit, `units` both), motifs.csv with one row per card,
- * one logo SVG per card, and one-line errors.
+ * one logo SVG and one well-formed card page per card (its windows and enrichment rows as in
+ * motifs.json), and one-line errors.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EC_CLASS_NAMES } from '../data/dataset.js';
 import { cli, errorLines } from './lib/cli.js';
+import { assertWellFormedXml, tableRows } from './lib/markup.js';
 import { saveTinyClassifier } from './lib/classifier_fixtures.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
@@ -21,7 +23,63 @@ const tiny = tinyClassifier(4, 2, 16, labels.length);
 
 test.before(() => saveTinyClassifier(modelDir, tiny, labels, 'ec'));
 
-test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuron', () => {
+/** The fields of a motifs.json card that its page shows. */
+interface JsonCard {
+  module: string; layer: number; index: number; units: number[]; class: string; logo_file: string; card_file: string;
+  windows: { record: string; position: number; window: string; class: string }[];
+  enrichment: { level: string; label: string; in_top: number; top_total: number; odds_ratio: number | string | null; p_value: number; q_value: number }[];
+  length_correlation: { spearman: number | null; records: number };
+  detector: { kind: string | null; reason: string };
+  zero_effect: { records: number; change: number; random: { change: number } } | null;
+}
+
+/** A shown number against its value: 3 significant digits, or `places` decimals. */
+const near = (cell: string, v: number, what: string, places?: number): void => {
+  const x = Number(cell);
+  const tol = places === undefined ? 5e-3 * Math.abs(v) + 1e-12 : 0.5 * 10 ** -places + 1e-12;
+  assert.ok(Number.isFinite(x) && Math.abs(x - v) <= tol, `${what}: page ${cell}, motifs.json ${v}`);
+};
+
+/** A card page against its motifs.json card: well-formed, named, its windows and enrichment rows the card's. */
+function checkCardPage(html: string, c: JsonCard, attribution: string): void {
+  const what = c.card_file;
+  assert.is(assertWellFormedXml(html, what), 'html');
+  const name = c.units.length === 2 ? `pair (${c.units[0]}, ${c.units[1]})` : `neuron ${c.index}`;
+  assert.ok(html.includes(`<h1>${c.module}, layer ${c.layer}, ${name} `), `${what}: identity`);
+  assert.ok(html.includes(`<a href="${c.logo_file}">`) && html.includes('<svg xmlns="http://www.w3.org/2000/svg"'), `${what}: logo inline and linked`);
+  assert.ok(html.includes(`Attribution ranking the windows: ${attribution}.`), `${what}: attribution`);
+  const windows = tableRows(html, `The ${c.windows.length} top windows`);
+  assert.is(windows.length, c.windows.length, `${what}: a row per window`);
+  c.windows.forEach((w, i) => {
+    const row = windows[i]!;
+    assert.equal([row[1], row[2], row[3], row[4]], [w.record, w.class, String(w.position), w.window], `${what}: window ${i + 1}`);
+    const mid = (w.window.length - 1) / 2;
+    assert.ok(html.includes(`<code>${w.window.slice(0, mid)}<mark>${w.window[mid]}</mark>${w.window.slice(mid + 1)}</code>`), `${what}: window ${i + 1}'s centre marked`);
+  });
+  const enrichment = tableRows(html, 'Enrichment of the top windows');
+  assert.is(enrichment.length, c.enrichment.length, `${what}: a row per enrichment test`);
+  c.enrichment.forEach((r, i) => {
+    const row = enrichment[i]!;
+    assert.equal(row.slice(0, 3), [r.level, r.label, `${r.in_top} of ${r.top_total}`], `${what}: enrichment row ${i + 1}`);
+    if (typeof r.odds_ratio === 'number') near(row[4]!, r.odds_ratio, `${what}: odds ratio ${i + 1}`);
+    else assert.is(row[4], r.odds_ratio === 'Infinity' ? 'inf' : '-');
+    near(row[5]!, r.p_value, `${what}: p ${i + 1}`);
+    near(row[6]!, r.q_value, `${what}: q ${i + 1}`);
+  });
+  assert.ok(html.includes(`Detector call: ${c.detector.kind ? `a ${c.detector.kind} detector` : 'none'}`), `${what}: detector call`);
+  if (c.length_correlation.spearman !== null) assert.ok(html.includes(`${c.length_correlation.spearman.toFixed(3)} over ${c.length_correlation.records} records`), `${what}: length correlation`);
+  if (c.zero_effect!.records === 0) {
+    assert.ok(html.includes(`no record of class ${c.class} to measure it on`), `${what}: no zeroing records`);
+    return;
+  }
+  const zero = tableRows(html, 'Mean probability of');
+  assert.is(zero.length, 2, `${what}: the neuron and its random control`);
+  assert.ok(zero[1]![0]!.startsWith('random control: '));
+  near(zero[0]![3]!.replace(' pp', ''), 100 * c.zero_effect!.change, `${what}: zeroing change`, 2);
+  near(zero[1]![3]!.replace(' pp', ''), 100 * c.zero_effect!.random.change, `${what}: random change`, 2);
+}
+
+test('esm-kn neurons explain writes motifs.json, motifs.csv, and a logo and card page per neuron', () => {
   const scores = join(dir, 'act.safetensors');
   const common = ['--data', data, '--max-len', '40', '--quiet'];
   let r = cli('neurons', 'score', modelDir, '--out', scores, '--method', 'activation', '--examples', '2', ...common);
@@ -41,7 +99,7 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
     if (pair) assert.ok(i % Dh < Dh / 2, `query ${i} is a pair's first unit`);
   }
   assert.ok(json.neurons.some((n) => n.module === 'query'), 'a query card');
-  for (const key of ['module', 'layer', 'index', 'units', 'class', 'windows', 'logo', 'enrichment', 'position_profile', 'length_correlation', 'zero_effect', 'detector', 'logo_file']) {
+  for (const key of ['module', 'layer', 'index', 'units', 'class', 'windows', 'logo', 'enrichment', 'position_profile', 'length_correlation', 'zero_effect', 'detector', 'logo_file', 'card_file']) {
     assert.ok(key in json.neurons[0]!, `card has ${key}`);
   }
   const w = (json.neurons[0]!.windows as { window: string; attribution?: number }[])[0]!;
@@ -60,6 +118,13 @@ test('esm-kn neurons explain writes motifs.json, motifs.csv and a logo per neuro
     const svg = readFileSync(join(out, `logo_${n.module}_${n.layer}_${n.index}.svg`), 'utf8');
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') && svg.trim().endsWith('</svg>'));
   }
+  assert.is(readdirSync(out).filter((f) => f.startsWith('card_')).length, json.neurons.length, 'a card page per neuron');
+  for (const n of json.neurons as unknown as JsonCard[]) {
+    assert.is(n.card_file, `card_${n.module}_${n.layer}_${n.index}.html`);
+    checkCardPage(readFileSync(join(out, n.card_file), 'utf8'), n, String(json.meta.attribution));
+  }
+  assert.ok(json.neurons.some((n) => (n.enrichment as unknown[]).length > 0), 'some card has enrichment rows to compare');
+  assert.ok(json.neurons.some((n) => ((n.zero_effect as { records: number } | null)?.records ?? 0) > 0), 'some card has a zeroing table to compare');
   assert.is(readdirSync(out).filter((f) => f.includes('.tmp')).length, 0, 'no temporary files left');
 });
 

@@ -16,6 +16,7 @@ import { PRESETS, readingLength, studyWorkload, validationOf } from '../cli/expe
 import { REGIME_GAP, banner } from '../cli/report/sections.js';
 import type { StudyResult } from '../kn/study.js';
 import { cli, errorLines } from './lib/cli.js';
+import { assertWellFormedXml } from './lib/markup.js';
 import { saveTinyClassifier } from './lib/classifier_fixtures.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 import { tinyClassifier } from './lib/kn_fixtures.js';
@@ -27,36 +28,6 @@ const labels = EC_CLASS_NAMES.slice(1);
 const tiny = tinyClassifier(4, 2, 16, labels.length);
 
 test.before(() => saveTinyClassifier(modelDir, tiny, labels, 'ec'));
-
-/**
- * Checks XML well-formedness as far as these files need: one root, properly nested and closed tags,
- * quoted attributes, no raw '<' or stray '&' in text or attribute values.
- */
-function assertWellFormedXml(xml: string, what: string): string {
-  const body = xml.replace(/^<\?xml [^?]*\?>\s*/, '');
-  const token = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>/g;
-  const stack: string[] = [];
-  let root = '';
-  let last = 0;
-  for (let m = token.exec(body); m; m = token.exec(body)) {
-    const between = body.slice(last, m.index);
-    assert.not.ok(/[<>]/.test(between), `${what}: stray markup near ${JSON.stringify(between.slice(0, 40))}`);
-    assert.not.ok(/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(between + m[3]), `${what}: unescaped & near ${JSON.stringify(m[0].slice(0, 60))}`);
-    last = token.lastIndex;
-    const [, close, name, , selfClose] = m;
-    if (close) assert.is(stack.pop(), name, `${what}: </${name}> closes the wrong element`);
-    else if (!selfClose) {
-      if (!stack.length) {
-        assert.is(root, '', `${what}: more than one root element`);
-        root = name!;
-      }
-      stack.push(name!);
-    } else if (!stack.length) root = root || name!;
-  }
-  assert.is(stack.length, 0, `${what}: unclosed ${stack.join(', ')}`);
-  assert.is(body.slice(last).trim(), '', `${what}: text after the root element`);
-  return root;
-}
 
 test('esm-kn experiment writes the report: results.json keys, CSV, well-formed SVGs, report.html', () => {
   const out = join(dir, 'report');
@@ -136,14 +107,25 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.ok(html.includes('<table>') && html.includes(String(verdicts.key_density.statement).slice(0, 20)));
   assert.ok(html.includes(`Smoke test: ${String(meta.test_records)} test records`), 'the smoke-test banner');
   assert.ok(existsSync(join(out, 'scores', 'ig.safetensors')) && existsSync(join(out, 'scores', 'activation.safetensors')));
-  // Neuron cards: every card's logo exists and the report's top-neuron table links it.
+  // Neuron cards: every card's logo and page exist, the report's top-neuron table links both, and the page links back.
   const cards = JSON.parse(readFileSync(join(out, 'cards', 'motifs.json'), 'utf8')) as { neurons: { module: string; layer: number; index: number; units: number[] }[] };
   assert.ok(cards.neurons.length > 0);
   for (const c of cards.neurons) {
     const file = `logo_${c.module}_${c.layer}_${c.index}.svg`;
     assert.ok(existsSync(join(out, 'cards', file)), file);
     assert.ok(html.includes(`href="cards/${file}"`), `report links ${file}`);
+    const page = `card_${c.module}_${c.layer}_${c.index}.html`;
+    assert.ok(html.includes(`href="cards/${page}"`), `report links ${page}`);
+    const card = readFileSync(join(out, 'cards', page), 'utf8');
+    assert.is(assertWellFormedXml(card, page), 'html');
+    assert.ok(card.includes('<a href="../report.html">report</a>'), `${page} links back to the report`);
+    assert.ok(card.includes(`Attribution ranking the windows: ${String(meta.card_attribution)}.`), `${page} names the attribution`);
+    assert.ok(card.includes('m=3'), `${page} carries the report's provenance`);
   }
+  // Every card link in the report resolves to a file.
+  const linked = [...html.matchAll(/href="(cards\/[^"]+)"/g)].map((m) => m[1]!);
+  assert.is(linked.length, 2 * cards.neurons.length);
+  for (const f of linked) assert.ok(existsSync(join(out, f)), `report links ${f}, which exists`);
   // Query and key cards are rotary pairs, named as such in the table.
   const pairs = cards.neurons.filter((c) => c.module === 'query' || c.module === 'key');
   assert.ok(pairs.length > 0, 'query/key cards');

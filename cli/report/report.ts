@@ -8,6 +8,8 @@
  *   accuracy.svg, macro_f1.svg, density.svg    figures (plots.ts)
  *   report.html    figures and tables (html.ts)
  *   scores/activation.safetensors, scores/ig.safetensors    the neuron scores, for `esm-kn neurons`
+ *   cards/         the neuron cards (cli/neurons_explain.ts): motifs.json, motifs.csv, a logo SVG and a
+ *                  card page per neuron, each page linking back to report.html
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import type { NullResult, StudyResult } from '../../kn/study.js';
 import type { BaselineRow } from '../../train/baseline_report.js';
 import type { Explanations } from '../../kn/explain.js';
 import { logoFileName, writeExplanations } from '../neurons_explain.js';
+import { cardFileName } from './card_page.js';
 import { reportHtml } from './html.js';
 import { densityHeatmap, fractionPlot } from './plots.js';
 
@@ -93,11 +96,11 @@ export async function writeReport(dir: string, r: StudyResult, meta: Record<stri
     ['density.svg', figures.density],
   ];
   for (const [name, content] of files) await writeFileAtomic(join(dir, name), utf8(content));
-  if (cards) await writeExplanations(join(dir, 'cards'), cards);
+  if (cards) await writeExplanations(join(dir, 'cards'), cards, { report: '../report.html', provenance: `${caption} Cards read on ${String(cards.meta.records)} test records.` });
   await saveScores(join(dir, 'scores', 'activation.safetensors'), r.activation);
   await saveScores(join(dir, 'scores', 'ig.safetensors'), r.ig);
   // The page last: when it exists, everything it refers to does.
   await writeFileAtomic(join(dir, 'report.html'), utf8(reportHtml(r, figures, caption, meta, nulls, baselines, cards)));
-  return [...files.map(([n]) => n), ...(cards ? ['cards/motifs.json', 'cards/motifs.csv', ...cards.neurons.map((c) => `cards/${logoFileName(c)}`)] : []),
+  return [...files.map(([n]) => n), ...(cards ? ['cards/motifs.json', 'cards/motifs.csv', ...cards.neurons.flatMap((c) => [`cards/${logoFileName(c)}`, `cards/${cardFileName(c)}`])] : []),
     'scores/activation.safetensors', 'scores/ig.safetensors', 'report.html'];
 }

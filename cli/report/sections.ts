@@ -10,6 +10,7 @@ import type { NullResult, StudyResult } from '../../kn/study.js';
 import { ALPHA, type AblationTest, SMOKE_TEST_RECORDS } from '../../kn/tests.js';
 import { type Explanations, type NeuronCard, unitsName } from '../../kn/explain.js';
 import { logoFileName } from '../neurons_explain.js';
+import { cardFileName } from './card_page.js';
 import { esc } from './svg.js';
 import { table } from './table.js';
 
@@ -150,23 +151,22 @@ export function nullsSection(nulls: readonly NullResult[], metric: string, attai
 }
 
 /**
- * The top IG neurons of each class and module type, one row per neuron card: its logo (linked to the
- * SVG), the strongest class and EC sub-class enrichment, any position or length detector call, and
- * zeroing it alone against a random neuron of the same module and layer. Query and key rows are rotary
- * pairs, shown as "pair (d, d+Dh/2)".
+ * The top IG neurons of each class and module type, one row per neuron card: its consensus linked to
+ * the card's page (cards/card_*.html) beside a link to its logo SVG, the strongest class and EC
+ * sub-class enrichment, any position or length detector call, and zeroing it alone against a random
+ * neuron of the same module and layer. Query and key rows are rotary pairs, shown as "pair (d, d+Dh/2)".
  */
 export function topNeuronsTable(x: Explanations, caption: string): string {
   const best = (c: NeuronCard, level: string) => c.enrichment.filter((r) => r.level === level)[0];
   const enr = (r: ReturnType<typeof best>) => (r ? `${r.label} (${r.in_top}/${r.top_total}, q ${fp(r.q_value)})` : '-');
   const rows = x.neurons.map((c) => {
-    const file = `cards/${logoFileName(c)}`;
     const z = c.zero_effect;
     return [
       c.classes.join(', '), c.module, String(c.layer), c.units.length === 2 ? unitsName(c) : String(c.index), c.score.toExponential(2),
-      { html: `<a href="${esc(file)}"><code>${esc(c.consensus)}</code></a>` },
+      { html: `<a href="${esc(`cards/${cardFileName(c)}`)}"><code>${esc(c.consensus)}</code></a> (<a href="${esc(`cards/${logoFileName(c)}`)}">logo</a>)` },
       enr(best(c, 'class')), enr(best(c, 'subclass')), c.detector.kind ?? '-',
       z ? `${pp(z.change)} vs ${pp(z.random.change)}` : '-',
     ];
   });
-  return table(caption, ['top for', 'module', 'layer', 'neuron', 'score', 'logo consensus (card)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: mean p(class) change vs a random neuron (percentage points)'], rows);
+  return table(caption, ['top for', 'module', 'layer', 'neuron', 'score', 'card (logo consensus)', 'class enrichment', 'EC sub-class enrichment', 'detector', 'zeroed: mean p(class) change vs a random neuron (percentage points)'], rows);
 }
