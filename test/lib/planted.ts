@@ -18,9 +18,13 @@
  *   head         mean pooling gives READ . pooled ~ (#r / n) READ . last_r; head.dense row 0 is
  *                sharpness (READ . pooled - threshold), tanh, and head.out gives class 1 (motif)
  *                +margin h0 and class 0 -margin h0.
+ * Units may also be planted for further classes (a unit's `class`, default 1): class k's units write
+ * their own zero-mean unit direction READ_k (READ_1 = READ), every embedding row is orthogonal to each,
+ * head.dense row k - 1 reads READ_k as row 0 reads READ, and head.out gives class k +margin h_{k-1} and
+ * class 0 -margin (h_0 + ... + h_{K-1}): one class per planted circuit, each decided by its own units.
  * Attention projections and the other FFN units carry small random weights (noise std ~0.02), so every
  * module has live units and the rest of the network contributes little. Several units may be planted
- * (one residue each, all written to READ): a record is positive when it holds any planted residue.
+ * (one residue each, by default all written to READ): a record is positive when it holds any planted residue.
  *
  * Axis letters: V vocabulary, D model dim, F FFN dim, C classes.
  */
@@ -40,6 +44,8 @@ export interface PlantedUnit {
   readonly index: number;
   /** The one-letter residue it detects. */
   readonly residue: string;
+  /** The class whose logit it drives (1..K). */
+  readonly class: number;
 }
 
 /** Settings of plantedClassifier; every field has a default. */
@@ -51,8 +57,8 @@ export interface PlantedOptions {
   readonly attentionHeads?: number;
   /** The layer holding the planted units (default 0, so the signal crosses a whole layer above). */
   readonly layer?: number;
-  /** Planted ffn_in units: index and residue (default one unit, 37, on 'H'). */
-  readonly units?: readonly { readonly index: number; readonly residue: string }[];
+  /** Planted ffn_in units: index, residue and the class they decide (default one unit, 37, on 'H', class 1). */
+  readonly units?: readonly { readonly index: number; readonly residue: string; readonly class?: number }[];
   /** Seed of the small random weights (default 1). */
   readonly seed?: number;
   /** Std of the small random weights (default 0.02). */
@@ -69,11 +75,13 @@ export interface PlantedOptions {
 export interface PlantedClassifier extends TinyClassifier {
   /** The planted units, as (module, layer, index) with the residue each detects. */
   readonly planted: readonly PlantedUnit[];
-  /** Class names: 0 'no_motif', 1 'motif'. */
+  /** Class names: 0 'no_motif', 1 'motif' (with K > 1 planted classes, 'motif1' .. 'motifK'). */
   readonly classNames: readonly string[];
-  /** The zero-mean unit directions (D) of the detector's input and of the head's reading. */
+  /** The zero-mean unit directions (D) of the first detector's input and of the head's reading of class 1. */
   readonly flag: Float64Array;
   readonly read: Float64Array;
+  /** READ_k of every planted class k = 1..K (reads[0] = read). */
+  readonly reads: readonly Float64Array[];
 }
 
 /** Class names of the planted task. */
@@ -126,12 +134,16 @@ export function plantedClassifier(o: PlantedOptions = {}): PlantedClassifier {
   const P = o.layer ?? 0;
   const units = o.units ?? [{ index: 37, residue: 'H' }];
   const noise = o.noise ?? 0.02;
+  const K = Math.max(1, ...units.map((u) => u.class ?? 1));
   const config = makeConfig({ numLayers, embedDim: D, attentionHeads: o.attentionHeads ?? 4, name: `kn-planted-${numLayers}x${D}` });
   const F = config.ffnDim;
   if (!(P >= 0 && P < numLayers)) throw new Error(`planted: layer ${P} outside [0, ${numLayers})`);
   for (const u of units) if (!(Number.isInteger(u.index) && u.index >= 0 && u.index < F)) throw new Error(`planted: unit ${u.index} outside [0, ${F})`);
+  for (const u of units) if (!(Number.isInteger(u.class ?? 1) && (u.class ?? 1) >= 1)) throw new Error(`planted: unit ${u.index} decides class ${u.class}, not 1 or above`);
+  if (2 * (units.length + K) > D) throw new Error(`planted: ${units.length} FLAG and ${K} READ directions need D >= ${2 * (units.length + K)}, not ${D}`);
   const flags = units.map((_, i) => direction(D, 2 * i, 2 * i + 1));
-  const read = direction(D, D - 2, D - 1);
+  const reads = Array.from({ length: K }, (_, k) => direction(D, D - 2 * k - 2, D - 2 * k - 1));
+  const read = reads[0]!;
   const rand = rng(o.seed ?? 1);
   const small = (): number => gaussian(rand, noise);
 
@@ -150,12 +162,12 @@ export function plantedClassifier(o: PlantedOptions = {}): PlantedClassifier {
     params.set(spec.name, { shape: spec.shape, data });
   }
 
-  // Embeddings (V, D): zero-mean, variance 1, orthogonal to every FLAG and to READ; planted residues on FLAG.
+  // Embeddings (V, D): zero-mean, variance 1, orthogonal to every FLAG and READ_k; planted residues on FLAG.
   const emb = params.get('embed_tokens.weight')!.data;
   const planted = new Map(units.map((u, i) => [residueToken(u.residue), flags[i]!]));
   for (let t = 0; t < config.vocabSize; t++) {
     const row = planted.get(t) ? Float64Array.from(planted.get(t)!) : Float64Array.from({ length: D }, () => gaussian(rand));
-    if (!planted.get(t)) orthogonalise(row, [...flags, read]);
+    if (!planted.get(t)) orthogonalise(row, [...flags, ...reads]);
     const norm = Math.sqrt(row.reduce((a, b) => a + b * b, 0));
     for (let d = 0; d < D; d++) emb[t * D + d] = (row[d]! * Math.sqrt(D)) / norm;
   }
@@ -166,23 +178,25 @@ export function plantedClassifier(o: PlantedOptions = {}): PlantedClassifier {
   units.forEach((u, i) => {
     for (let d = 0; d < D; d++) fc1w[u.index * D + d] = (GAIN / Math.sqrt(D)) * flags[i]![d]!;
     fc1b[u.index] = -GAIN / 2;
-    for (let d = 0; d < D; d++) fc2w[d * F + u.index] = WRITE * read[d]!;
+    for (let d = 0; d < D; d++) fc2w[d * F + u.index] = WRITE * reads[(u.class ?? 1) - 1]![d]!;
   });
 
-  // Head: dense row 0 reads READ (or, for the null, small random weights), out maps h0 to the classes.
+  // Head: dense row k - 1 reads READ_k (or, for the null, small random weights), out maps h to the classes.
   const headParams = new Map<string, Float32Array>();
   const dense = Float32Array.from({ length: D * D }, small); // (D, D)
   const denseBias = new Float32Array(D);
   if (o.readPlanted ?? true) {
-    for (let d = 0; d < D; d++) dense[d] = SHARPNESS * read[d]!;
-    denseBias[0] = -SHARPNESS * THRESHOLD;
+    reads.forEach((r, k) => {
+      for (let d = 0; d < D; d++) dense[k * D + d] = SHARPNESS * r[d]!;
+      denseBias[k] = -SHARPNESS * THRESHOLD;
+    });
   } else {
     // The null: no row of head.dense sees READ or any FLAG. READ alone is not enough: a firing unit also
     // shrinks every other component of its position's residual through the LayerNorms (FLAG from
     // sqrt(D) to sqrt(D) / sqrt(1 + (a write)^2 / D)), which a head reading FLAG sees.
     for (let r = 0; r < D; r++) {
       const row = Float64Array.from(dense.subarray(r * D, (r + 1) * D));
-      for (const u of [...flags, read]) {
+      for (const u of [...flags, ...reads]) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += row[d]! * u[d]!;
         for (let d = 0; d < D; d++) row[d]! -= dot * u[d]!;
@@ -190,17 +204,20 @@ export function plantedClassifier(o: PlantedOptions = {}): PlantedClassifier {
       dense.set(row, r * D);
     }
   }
-  const out = Float32Array.from({ length: 2 * D }, small); // (C, D)
-  out[0] = -MARGIN;
-  out[D] = MARGIN;
+  const out = Float32Array.from({ length: (K + 1) * D }, small); // (C, D)
+  for (let k = 0; k < K; k++) {
+    out[k] = -MARGIN;
+    out[(k + 1) * D + k] = MARGIN;
+  }
   headParams.set('head.dense.weight', dense);
   headParams.set('head.dense.bias', denseBias);
   headParams.set('head.out.weight', out);
-  headParams.set('head.out.bias', new Float32Array(2));
+  headParams.set('head.out.bias', new Float32Array(K + 1));
   return {
-    config, params, headParams, numClasses: 2, pooling: 'mean', classNames: PLANTED_CLASSES,
-    planted: units.map((u) => ({ module: 'ffn_in', layer: P, index: u.index, residue: u.residue })),
-    flag: flags[0]!, read,
+    config, params, headParams, numClasses: K + 1, pooling: 'mean',
+    classNames: K === 1 ? PLANTED_CLASSES : ['no_motif', ...Array.from({ length: K }, (_, k) => `motif${k + 1}`)],
+    planted: units.map((u) => ({ module: 'ffn_in', layer: P, index: u.index, residue: u.residue, class: u.class ?? 1 })),
+    flag: flags[0]!, read, reads,
   };
 }
 
@@ -252,13 +269,19 @@ export interface PlantedRecordOptions {
   readonly maxMotifs?: number;
   /** Record id prefix (default 'P'). */
   readonly prefix?: string;
+  /**
+   * One class per residue (default false): records cycle through classes 0..K (K residues), class k
+   * holding residues[k - 1] only, for a classifier with a planted unit of class k on that residue.
+   */
+  readonly perClass?: boolean;
 }
 
 const STANDARD = 'ACDEFGHIKLMNPQRSTVWY';
 
 /**
  * n records alternating class 0 (no planted residue anywhere) and class 1 (1..maxMotifs planted
- * residues at distinct random positions, the rest drawn from the other standard residues), seeded.
+ * residues at distinct random positions, the rest drawn from the other standard residues), seeded;
+ * with `perClass`, cycling through class 0 and one class per residue.
  */
 export function plantedRecords(n: number, seed: number, o: PlantedRecordOptions = {}): PlantedRecord[] {
   const residues = o.residues ?? ['H'];
@@ -269,18 +292,18 @@ export function plantedRecords(n: number, seed: number, o: PlantedRecordOptions 
   const rand = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   return Array.from({ length: n }, (_, i) => {
-    const label = i % 2;
+    const label = i % (o.perClass ? residues.length + 1 : 2);
     const len = lo + Math.floor(rand() * (hi - lo + 1));
     const seq = Array.from({ length: len }, () => pick(background));
     const positions: number[] = [];
-    if (label === 1) {
+    if (label > 0) {
       const k = 1 + Math.floor(rand() * maxMotifs);
       while (positions.length < k) {
         const p = Math.floor(rand() * len);
         if (!positions.includes(p)) positions.push(p);
       }
       positions.sort((a, b) => a - b);
-      for (const p of positions) seq[p] = pick(residues);
+      for (const p of positions) seq[p] = o.perClass ? residues[label - 1]! : pick(residues);
     }
     return { id: `${o.prefix ?? 'P'}${String(i).padStart(3, '0')}`, sequence: seq.join(''), label, source: 'planted', motifPositions: positions };
   });
