@@ -101,6 +101,10 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
     assert.equal(a.modules.map((m) => m.module), [...NEURON_MODULES]);
   }
   assert.ok(html.includes('Rank agreement (Spearman)') && html.includes('true vs predicted'), 'the report shows the target agreement');
+  // Each null's own tests are in the page too (one collapsed section per null, its tests table inside).
+  assert.is(html.split('<details class="null-tests">').length - 1, 2, 'one section per null');
+  assert.ok(html.includes('reinit-head: ablation tests against layer-matched random selections') && html.includes('reinit-all: whole module types zeroed'));
+  assert.ok(html.includes('over the residues read: the first 24 of each record'), 'the detector column says which residues it is over');
   assert.ok(html.includes('key minus') && html.includes('Density by activation where the units compare') && html.includes('untestable by construction'), 'the report shows the basis-free checks');
   assert.ok(html.startsWith('<!DOCTYPE html>') && html.includes('</html>'));
   assert.is((html.match(/<svg /g) ?? []).length, 3, 'the three figures are inline');

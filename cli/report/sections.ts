@@ -146,8 +146,15 @@ export function nullsSection(nulls: readonly NullResult[], metric: string, attai
     : silent
       ? 'The instrument stays silent on every null model: no ablation test and no key-density contrast is significant where nothing was learned.'
       : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
+  // Each null's own tests and key-density statement, as the real model's are shown (collapsed).
+  const details = nulls.map((n) => `<details class="null-tests"><summary>${esc(n.name)}: its ablation tests and key-density statement</summary>
+<p class="statement">${esc(n.verdicts.key_density.statement)}</p>
+${testsTable(n.tests, `${n.name}: ablation tests against layer-matched random selections (${n.description}).`)}
+${zeroingContrastTable(n.basisFree.zeroing, `${n.name}: whole module types zeroed, key's accuracy drop minus each other type's.`)}
+</details>`).join('\n');
   return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} and the paired bootstrap interval above 0, on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
-<p class="statement">${esc(verdict)}</p>`;
+<p class="statement">${esc(verdict)}</p>
+${details}`;
 }
 
 /**
