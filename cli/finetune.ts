@@ -23,7 +23,7 @@ export const FINETUNE_USAGE = `esm-kn finetune (--backbone MODEL | --size NAME |
                  [--max-len 1022] [--class-weights none|balanced|sqrt] [--sampler shuffle|balanced]
                  [--head-lr-mult 1] [--freeze none|head-only|all-but-last] [--train-last N] [--dropout 0]
                  [--eval-every 0] [--eval-window W [--eval-stride S]] [--patience 0] [--save-every 200]
-                 [--shuffle-labels SEED] [--seed 0] [--stop-after N] [--quiet]
+                 [--shuffle-labels SEED] [--keep-head] [--seed 0] [--stop-after N] [--quiet]
 esm-kn finetune --resume DIR [--stop-after N] [--quiet]
   MODEL   a fair-esm .pt file, a Hugging Face folder, an esm-kn folder, or 'default'; NAME an ESM-2 size
           (esm2_t6_8M_UR50D or short: 8M, 35M, ...); --layers/--dim/--heads a fresh custom size.
@@ -41,7 +41,9 @@ esm-kn finetune --resume DIR [--stop-after N] [--quiet]
   first --max-len residues): validation scores a record over W residues as the mean of the logits of
   its W-residue windows at stride S (--eval-stride, default W/2), the last one flush with its end.
   --shuffle-labels SEED (default off): the training and validation splits' labels permuted by seeded
-  shuffles (the null twin: its checkpoint is chosen without real labels too); the test split keeps its. Every option is stored in DIR and restored by --resume.`;
+  shuffles (the null twin: its checkpoint is chosen without real labels too); the test split keeps its.
+  --keep-head: start from the --backbone checkpoint's classification head (its classes and pooling must be
+  the run's) instead of a fresh one, for a second stage of fine-tuning. Every option is stored in DIR and restored by --resume.`;
 
 /** Options every training command takes, for parseArgs. */
 export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -164,7 +166,7 @@ export async function finetuneCommand(argv: readonly string[]): Promise<void> {
   const p = parseArgs(argv, {
     ...COMMON_OPTIONS, pooling: { kind: 'value' }, 'class-weights': { kind: 'value' }, freeze: { kind: 'value' },
     'train-last': { kind: 'value' }, dropout: { kind: 'value' }, sampler: { kind: 'value' }, 'head-lr-mult': { kind: 'value' },
-    'eval-window': { kind: 'value' }, 'eval-stride': { kind: 'value' }, 'shuffle-labels': { kind: 'value' },
+    'eval-window': { kind: 'value' }, 'eval-stride': { kind: 'value' }, 'shuffle-labels': { kind: 'value' }, 'keep-head': { kind: 'flag' },
   }, 'finetune');
   const { control, finish } = cliControl(p, 'finetune', argv);
   const result = await asUsage('finetune', () => {
@@ -183,6 +185,7 @@ export async function finetuneCommand(argv: readonly string[]): Promise<void> {
       evalWindow: optionalInt(p, 'eval-window', 1, 'finetune'),
       evalStride: optionalInt(p, 'eval-stride', 1, 'finetune'),
       shuffleLabels: optionalInt(p, 'shuffle-labels', 0, 'finetune'),
+      keepHead: p.flags.has('keep-head'),
     };
     checkFinetuneOptions(o);
     return finetune(o, control);

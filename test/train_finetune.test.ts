@@ -86,6 +86,24 @@ test('best/ is a classifier with labels, task, metrics and provenance; it reache
   assert.ok(r.metrics.accuracy >= 0.9, `test accuracy ${r.metrics.accuracy}`);
 });
 
+test('--keep-head: a second stage starts from the checkpoint\'s head (its validation loss as the first stage ended); a fresh head starts near ln C; mismatches are option errors', async () => {
+  const stage = async (name: string, keepHead: boolean) => {
+    const r = await finetune(tinyFinetune(data, join(dir, name), { backbone: { checkpoint: join(out, 'best') }, keepHead, maxSteps: 1, lr: 1e-9, warmupSteps: 0 }));
+    return r.state.history.at(-1)!.loss as number;
+  };
+  // The features separate the classes so well that even a random head ranks them right: the loss tells the heads apart.
+  const bestLoss = run.state.history.find((h) => h.step === run.state.best!.step)!.loss as number;
+  const kept = await stage('stage2-kept', true);
+  assert.ok(Math.abs(kept - bestLoss) < 1e-3, `kept head: validation loss ${kept} vs the first stage's ${bestLoss}`);
+  const fresh = await stage('stage2-fresh', false);
+  assert.ok(Math.abs(fresh - Math.log(7)) < 0.2 && fresh > kept + 0.5, `fresh head: validation loss ${fresh} (ln 7 = ${Math.log(7).toFixed(3)})`);
+  const prov = (await loadCheckpoint(join(dir, 'stage2-kept', 'last'))).meta.provenance as { recipe: { head: string } };
+  assert.is(prov.recipe.head, 'the --backbone checkpoint\'s head');
+  const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.message);
+  assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-bad'), { keepHead: true }))), /keep-head needs --backbone MODEL/);
+  assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-cls'), { backbone: { checkpoint: join(out, 'best') }, keepHead: true, pooling: 'cls' }))), /pools by mean, --pooling is cls/);
+});
+
 test('evaluate --json: required keys, and numbers equal to a direct float64 computation', async () => {
   const r = cli('evaluate', join(out, 'best'), data, '--split', 'test', '--json');
   assert.is(r.status, 0, r.stderr);

@@ -8,7 +8,8 @@
  * Axis letters: B batch, L tokens, C classes.
  */
 import { crossEntropy, dropoutSeed, initEngine, keep, type Tensor, tensor } from '../engine/index.js';
-import type { ProjectCheckpoint } from '../model/checkpoint/node.js';
+import { type LoadedCheckpoint, type ProjectCheckpoint, loadCheckpoint } from '../model/checkpoint/node.js';
+import { resolveModel } from '../model/assets.node.js';
 import { type Sampler, SAMPLERS, type TokenBatch, encodePlan, epochPlans, mixSeed } from '../model/batching.js';
 import { CORPUS_TASK, TASKS } from '../data/dataset.js';
 import { disposeModel } from '../model/esm.js';
@@ -44,6 +45,11 @@ export interface FinetuneOptions extends CommonOptions {
   readonly evalStride: number | null;
   /** Seed of a permutation of the training split's labels (the null twin), or null for the real labels. */
   readonly shuffleLabels: number | null;
+  /**
+   * Start from the --backbone checkpoint's classification head instead of a fresh one (a second stage
+   * of fine-tuning: its labels and pooling must be the task's and --pooling's).
+   */
+  readonly keepHead: boolean;
 }
 
 /**
@@ -51,7 +57,7 @@ export interface FinetuneOptions extends CommonOptions {
  * earlier behaviour, and a resumed run that stored none of them gets these.
  */
 export const FINETUNE_DEFAULTS = {
-  sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null,
+  sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null, keepHead: false,
 } as const satisfies Partial<FinetuneOptions>;
 
 /** The window of window-averaged validation scoring, with the stride resolved, or undefined when off. */
@@ -167,6 +173,7 @@ function recipeProvenance(o: FinetuneOptions, data: SplitData, trainData: SplitD
     class_weight_values: weights ? Array.from(weights) : null,
     sampler: o.sampler,
     head_lr_mult: o.headLrMult,
+    head: o.keepHead ? 'the --backbone checkpoint\'s head' : 'fresh',
     eval_window: evalWindowOf(o) ?? null,
     shuffle_labels: o.shuffleLabels === null ? null : {
       seed: o.shuffleLabels, split: 'train and valid', records: trainData.parts.train.length, relabelled,
@@ -191,17 +198,32 @@ async function run(o: FinetuneOptions, parts: FinetuneParts, provenance: Record<
   }
 }
 
+/** The checkpoint's head as a trainable head, when its classes and pooling are the run's. */
+function keptHead(ckpt: LoadedCheckpoint, classNames: readonly string[], pooling: Pooling): ClassifierHead {
+  const stored = ckpt.head;
+  if (!stored) throw new OptionError(`keep-head: ${ckpt.path} has no classification head`);
+  if (stored.labels.join('\n') !== classNames.join('\n')) {
+    throw new OptionError(`keep-head: ${ckpt.path}'s head has classes ${stored.labels.join(', ')}; the task has ${classNames.join(', ')}`);
+  }
+  if (stored.pooling !== pooling) throw new OptionError(`keep-head: ${ckpt.path}'s head pools by ${stored.pooling}, --pooling is ${pooling}`);
+  const head = headFromTensors(ckpt.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
+  for (const t of head.params.values()) t.requiresGrad = true;
+  return head;
+}
+
 /** Starts a fine-tuning run in o.out (which must not hold one already). */
 export async function finetune(o: FinetuneOptions, control: RunControl = {}): Promise<RunResult> {
   checkFinetuneOptions(o);
   checkNewRunFolder(o.out);
   const data = await loadRunData(o, 'macro-F1');
-  const backbone = await loadBackbone(o.backbone, runSeeds(o.seed).init);
+  if (o.keepHead && !('checkpoint' in o.backbone)) throw new OptionError('keep-head needs --backbone MODEL, a checkpoint with a classification head');
+  const ckpt = 'checkpoint' in o.backbone ? await loadCheckpoint(resolveModel(o.backbone.checkpoint)) : null;
+  const backbone = ckpt ? backboneFromCheckpoint(ckpt) : await loadBackbone(o.backbone, runSeeds(o.seed).init);
   if (o.freeze === 'all-but-last' && o.trainLast > backbone.config.numLayers) {
     throw new OptionError(`train-last ${o.trainLast} is more than the backbone's ${backbone.config.numLayers} layers`);
   }
   await initEngine();
-  const head = initHead(backbone.config.embedDim, data.dataset.classNames.length, o.pooling, runSeeds(o.seed).head);
+  const head = o.keepHead ? keptHead(ckpt!, data.dataset.classNames, o.pooling) : initHead(backbone.config.embedDim, data.dataset.classNames.length, o.pooling, runSeeds(o.seed).head);
   const trainData = finetuneData(o, data);
   const provenance = { ...runProvenance('finetune', o, data, backbone.source, control), recipe: recipeProvenance(o, data, trainData) };
   return run(o, { backbone, head, data: trainData }, provenance, null, control);

@@ -59,7 +59,7 @@ export function tinyPretrain(data: string, out: string, over: Partial<PretrainOp
 export function tinyFinetune(data: string, out: string, over: Partial<FinetuneOptions> = {}): FinetuneOptions {
   return {
     ...tinyPretrain(data, out), pooling: 'mean', classWeights: 'none', freeze: 'none', trainLast: 0, dropout: 0,
-    sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null, ...over,
+    sampler: 'shuffle', headLrMult: 1, evalWindow: null, evalStride: null, shuffleLabels: null, keepHead: false, ...over,
   };
 }
 
