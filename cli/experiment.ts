@@ -341,8 +341,10 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     }
     // Neuron cards for the top IG neurons of each class and module type, read on the test split.
     const explainSet = stratifiedSample(split.parts.test, setup.classNames.length, countOrAll(p, 'explain-records', preset.explainRecords, cmd), o.seed);
+    // When the study reads the model's window, the cards read every residue the same way (window by window).
+    const cardWindow = reading?.window && reading.window.size === maxLength ? reading.window : undefined;
     const explained = await explainNeurons(clf.model, clf.head, explainSet, r.igRanked, {
-      batching: o.batching, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
+      batching: cardWindow ? { ...o.batching, window: cardWindow } : o.batching, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
       ...(cardIg ? { method: 'ig' as const, ig: cardIg } : {}),
     });
     // The baselines on exactly the study's test records and crop, for scale.

@@ -10,7 +10,7 @@ import { type TaskRecord, selectTask } from '../data/dataset.js';
 import { readDataFile } from '../data/files.node.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FormatError } from '../io/errors.js';
-import { disposeClassifier } from '../model/classifier.js';
+import { disposeClassifier, modelReading } from '../model/classifier.js';
 import { NEURON_MODULES, type NeuronModule } from '../model/esm.js';
 import { stratifiedSample } from '../kn/examples.js';
 import { type Explanations, type NeuronCard, type WindowMethod, explainNeurons, unitsName } from '../kn/explain.js';
@@ -29,7 +29,7 @@ import { loadStudySetup } from './study_setup.js';
 /** Usage text of the subcommand (part of `esm-kn neurons --help`). */
 export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--top 2] [--method activation|ig] [--records test|FILE]
                  [--ig-steps M [--rule riemann|gauss-legendre] [--positions all|residues]]
-                 [--modules ...] [--windows 20] [--zero-records 32] [--test-examples N|all] [--max-len 1022]
+                 [--modules ...] [--windows 20] [--zero-records 32] [--test-examples N|all] [--max-len N]
   A card per top neuron of each class and module type (by SCORES' class means): top windows (+-7), logo,
   class and EC sub-class enrichment, position profile, length correlation, zeroing against a random
   neuron. Query and key cards are rotary pairs (d, d+Dh/2): ranked by the pair's norm (or summed
@@ -37,7 +37,10 @@ export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--t
   gradient x activation, or with --ig-steps M by per-residue M-node integrated gradients (the whole
   module output of the layer scaled jointly, zero baseline; summed over positions it is the unit's IG
   score; --rule default gauss-legendre; --positions all (default) or residues, as the scores' IG). --records FILE: labelled FASTA
-  or TSV (ec= / ec column for sub-classes). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg and a
+  or TSV (ec= / ec column for sub-classes). Records are read as the model reads them: for a model with a
+  window reading (the default: 256-residue windows at stride 128) every residue, window by window, each
+  from the window where it is most central; --max-len N reads the first N residues in one pass instead
+  (1022 for a model without a reading). Writes DIR/motifs.json, DIR/motifs.csv, DIR/logo_*.svg and a
   page per card, DIR/card_*.html.`;
 
 /** File name of a neuron's logo. */
@@ -176,12 +179,15 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
   const modules = modulesOf(p, cmd);
   const recordsArg = p.values.get('records') ?? 'test';
   const perClass = countOrAll(p, 'test-examples', null, cmd);
-  const maxLength = Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd));
-  const batching = evalBatching(p, maxLength, cmd);
+  const maxLengthOption = p.values.has('max-len') ? Math.min(1022, intOption(p, 'max-len', 1022, 1, cmd)) : null;
   const scores = await loadScores(scoresPath);
   await initEngine();
   const setup = await loadStudySetup(modelArg, p.values.get('data') ?? 'default', taskOption(p, cmd), p.values.has('split-seed') ? intOption(p, 'split-seed', 0, 0, cmd) : undefined);
   try {
+    // The model's window reading unless --max-len asks for a first-N crop (1022 without either).
+    const reading = modelReading(setup.clf.checkpoint.meta);
+    const window = maxLengthOption === null && reading?.window ? reading.window : undefined;
+    const batching = { ...evalBatching(p, window ? window.size : maxLengthOption ?? 1022, cmd), ...(window ? { window } : {}) };
     if (!sameLayout(scores.layout, neuronLayout(setup.clf.config))) throw new FormatError(scoresPath, 'was computed on a model of another shape');
     if (scores.classNames.join('\n') !== setup.classNames.join('\n')) throw new FormatError(scoresPath, `its classes (${scores.classNames.join(', ')}) are not the model's (${setup.classNames.join(', ')})`);
     let pool: readonly TaskRecord[];

@@ -311,8 +311,9 @@ export async function neuronCards(
     ...(method === 'ig' && o.ig ? { ig: o.ig } : {}),
     onProgress: (done, total) => o.onProgress?.('positions', done, total),
   }, (e) => {
-    // The residues read (the first --max-len), not the full length: regions, bins and the length
-    // correlation describe what the model saw; on a cropped record the true C-terminus is unobserved.
+    // The residues read (the first --max-len, or every residue under a window reading), not the full
+    // length: regions, bins and the length correlation describe what the model saw; on a cropped
+    // record the true C-terminus is unobserved.
     const len = e.residues;
     neurons.forEach((_, k) => {
       const a = e.activations.subarray(k * e.residues, (k + 1) * e.residues);
@@ -370,7 +371,10 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
       scores_method: scores.method, window_method: o.method ?? 'activation',
       attribution: (o.method ?? 'activation') === 'ig' ? describeCardIg(o.ig) : 'none (windows ranked by activation)', records: records.length, top_per_class_and_module: o.top ?? 2,
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
-      positions: `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
+      positions: o.batching.window
+        ? `every residue of each record, read as the model reads it: ${o.batching.window.size}-residue windows at stride ${o.batching.window.stride}, each residue from the window where it is most central; position profiles, terminal regions and the length correlation are over whole records`
+        : `residues read: the first ${o.batching.maxLength} of each record; position profiles, terminal regions and the length correlation are over those`,
+      ...(o.batching.window ? { window: o.batching.window } : {}),
       query_key: 'per rotary pair (d, d + Dh/2), named by d: chosen by the pair\'s mean score, windows by the pair\'s norm (activation) or summed attribution, zeroed as a pair against a random pair',
       enrichment_q: 'Benjamini-Hochberg over every enrichment test of this run (all cards, class and sub-class levels together: one family of enrichment_tests tests); p-values are each card\'s own one-sided Fisher tests',
       enrichment_tests: cards.reduce((a, c) => a + c.enrichment.length, 0),

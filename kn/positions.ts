@@ -19,6 +19,9 @@
  * a neuron's values summed over the scaled positions are its igScores score for the record. It runs
  * record by record, one batched pass per (module, layer) and chunk of nodes.
  *
+ * With a window reading (batching.window) a long record is read as the model reads it, window by
+ * window, and its evidence covers every residue (windowedPositions).
+ *
  * Query and key neurons are read per rotary pair by default (kn/pairs.ts; `qk: 'unit'` reads the raw
  * unit): rotating q and k by one angle within a pair (d, d + Dh/2) leaves the model unchanged but mixes
  * the two units, so a single unit's activation is not a property of the model. A pair's activation is
@@ -32,7 +35,7 @@
 import { type Tensor, add, backward, concat, keep, matmul, mul, noGrad, softmax, sum, tensor, tidy, zeros } from '../engine/index.js';
 import type { TaskRecord } from '../data/dataset.js';
 import { encodePlan, planBatches } from '../model/batching.js';
-import { type EvalBatching, classifierForward, eachEvalBatch } from '../model/classifier.js';
+import { type EvalBatching, type EvalWindow, classifierForward, eachEvalBatch, windowStarts } from '../model/classifier.js';
 import { type EsmModel, NEURON_MODULES, type NeuronHook, type NeuronModule, esmForward, moduleWidth, prepareBatch } from '../model/esm.js';
 import type { ClassifierHead } from '../model/head.js';
 import { type QkUnits, neuronUnits } from './pairs.js';
@@ -54,7 +57,7 @@ export function neuronKey(n: NeuronRef): string {
 export interface RecordEvidence {
   /** Index of the record in the input list. */
   readonly record: number;
-  /** n: residues seen (the record's first ones, up to the batching's maxLength). */
+  /** n: residues seen (the record's first ones, up to the batching's maxLength; all of them under a window reading). */
   readonly residues: number;
   /** (K, n) activation of neuron k at residue i, in the order of the neurons given (a query/key pair's norm). */
   readonly activations: Float32Array;
@@ -161,6 +164,8 @@ export async function neuronPositions(
   opts: PositionOptions,
   consume: (e: RecordEvidence) => void,
 ): Promise<void> {
+  const w = opts.batching.window;
+  if (w && records.some((r) => r.sequence.length > w.size)) return windowedPositions(model, head, records, neurons, opts, w, consume);
   const units = neurons.map((n) => (opts.qk === 'unit' ? [n.index] : neuronUnits(n.module, n.index, model.config.headDim)));
   if (units.every((us) => us.length === 1)) return unitPositions(model, head, records, neurons, opts, consume);
   const flat = neurons.flatMap((n, k) => units[k]!.map((index) => ({ module: n.module, layer: n.layer, index }))); // (U)
@@ -169,6 +174,70 @@ export async function neuronPositions(
       record: e.record, residues: e.residues, activations: reduceUnits(e.activations, e.residues, units, 'norm'),
       ...(e.attributions ? { attributions: reduceUnits(e.attributions, e.residues, units, 'sum') } : {}),
     });
+  });
+}
+
+/**
+ * neuronPositions under a window reading (batching.window): every record longer than W is read as its
+ * W-residue windows at the reading's stride (windowStarts, the last flush with the end), each window a
+ * record of its own, and each residue takes its values from the window where it sits farthest from an
+ * edge (the most context on both sides; ties to the earlier window). The record's evidence then spans
+ * all its residues, as the model's reading does. Attributions are each window's own (of that window's
+ * true-class probability), not of the mean logits.
+ */
+async function windowedPositions(
+  model: EsmModel,
+  head: ClassifierHead | null,
+  records: readonly TaskRecord[],
+  neurons: readonly NeuronRef[],
+  opts: PositionOptions,
+  w: EvalWindow,
+  consume: (e: RecordEvidence) => void,
+): Promise<void> {
+  const pieces: TaskRecord[] = [];
+  const owner: { record: number; start: number }[] = [];
+  const windows = records.map((r, n) => {
+    const starts = windowStarts(r.sequence.length, w);
+    for (const start of starts) {
+      pieces.push({ ...r, id: `${r.id}@${start}`, sequence: r.sequence.slice(start, start + w.size) });
+      owner.push({ record: n, start });
+    }
+    return starts.length;
+  });
+  const K = neurons.length;
+  const pending = new Map<number, { start: number; e: RecordEvidence }[]>();
+  const total = pieces.length;
+  await neuronPositions(model, head, pieces, neurons, {
+    ...opts,
+    batching: { ...opts.batching, maxLength: w.size, window: undefined },
+    onProgress: opts.onProgress && ((done) => opts.onProgress!(Math.round((done / total) * records.length), records.length)),
+  }, (e) => {
+    const { record, start } = owner[e.record]!;
+    const got = [...(pending.get(record) ?? []), { start, e }];
+    if (got.length < windows[record]!) {
+      pending.set(record, got);
+      return;
+    }
+    pending.delete(record);
+    const n = records[record]!.sequence.length;
+    const activations = new Float32Array(K * n); // (K, n)
+    const attributions = got[0]!.e.attributions ? new Float32Array(K * n) : undefined; // (K, n)
+    for (let i = 0; i < n; i++) {
+      let best = got[0]!;
+      let margin = -1;
+      for (const g of got) {
+        const j = i - g.start;
+        if (j < 0 || j >= g.e.residues) continue;
+        const m = Math.min(j, g.e.residues - 1 - j);
+        if (m > margin || (m === margin && g.start < best.start)) [best, margin] = [g, m];
+      }
+      const j = i - best.start;
+      for (let k = 0; k < K; k++) {
+        activations[k * n + i] = best.e.activations[k * best.e.residues + j]!;
+        if (attributions) attributions[k * n + i] = best.e.attributions![k * best.e.residues + j]!;
+      }
+    }
+    consume({ record, residues: n, activations, ...(attributions ? { attributions } : {}) });
   });
 }
 

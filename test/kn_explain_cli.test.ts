@@ -138,6 +138,26 @@ test('esm-kn neurons explain --ig-steps: per-residue integrated gradients, recor
   assert.ok(json.neurons.every((n) => n.windows.every((w) => typeof w.attribution === 'number')), 'every window has its attribution');
 });
 
+test('esm-kn neurons explain reads a windowed model as it reads: every residue, window by window; --max-len N crops instead', async () => {
+  const windowed = join(dir, 'windowed');
+  await saveTinyClassifier(windowed, tiny, labels, 'ec', { inference: { max_len: 12, window: { size: 12, stride: 6 } } });
+  const common = ['--top', '1', '--modules', 'ffn_in', '--windows', '5', '--zero-records', '1', '--data', data, '--quiet'];
+  const out = join(dir, 'cards-windowed');
+  let r = cli('neurons', 'explain', windowed, join(dir, 'act.safetensors'), '--out', out, ...common);
+  assert.is(r.status, 0, r.stderr);
+  const json = JSON.parse(readFileSync(join(out, 'motifs.json'), 'utf8')) as { meta: { window: unknown; positions: string }; neurons: JsonCard[] };
+  assert.equal(json.meta.window, { size: 12, stride: 6 });
+  assert.match(json.meta.positions, /^every residue of each record, read as the model reads it: 12-residue windows at stride 6/);
+  // The records are 16-35 residues: windows centred past residue 12 exist only when every residue is read.
+  assert.ok(json.neurons.some((c) => c.windows.some((w) => w.position > 12)), 'windows beyond the first 12 residues');
+  const cropped = join(dir, 'cards-cropped');
+  r = cli('neurons', 'explain', windowed, join(dir, 'act.safetensors'), '--out', cropped, '--max-len', '12', ...common);
+  assert.is(r.status, 0, r.stderr);
+  const c = JSON.parse(readFileSync(join(cropped, 'motifs.json'), 'utf8')) as { meta: { window?: unknown; positions: string }; neurons: JsonCard[] };
+  assert.is(c.meta.window, undefined);
+  assert.ok(c.neurons.every((n) => n.windows.every((w) => w.position <= 12)), '--max-len 12: the first 12 residues only');
+});
+
 test('esm-kn neurons explain: one-line errors for bad usage and bad files', () => {
   let r = cli('neurons', 'explain', modelDir, join(dir, 'missing.safetensors'), '--out', join(dir, 'x'), '--data', data);
   assert.is(r.status, 1);

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { collectPositions } from '../kn/positions.js';
+import { windowStarts } from '../model/classifier.js';
 import { exampleTokens } from '../kn/examples.js';
 import { refClassifierProbs } from '../kn/ref/ig.js';
 import { neuronEditHook } from '../model/ref/esm.js';
@@ -64,6 +65,51 @@ test('positions: per-residue gradient x activation equals a float64 central diff
       }
     }
     assert.ok(largest > 1e-3, `attributions are not all ~0 (largest ${largest})`);
+  } finally {
+    disposeTiny(u);
+  }
+});
+
+test('positions under a window reading: every residue, each from the window where it is most central, equal to that window read alone', async () => {
+  await gpu();
+  const host = tinyClassifier(3, 2, 16, 3);
+  const u = uploadTiny(host);
+  try {
+    // Lengths 9 (one window), 20 and 37 (several, the last flush with the end): windows of 12 at stride 5.
+    const records = randomRecords(3, 3, 5, 9, 1).map((r, i) => ({ ...r, sequence: r.sequence.repeat(5).slice(0, [9, 20, 37][i]!) }));
+    const window = { size: 12, stride: 5 };
+    const neurons = [{ module: 'ffn_in', layer: 1, index: 7 }, { module: 'key', layer: 0, index: 2 }] as const;
+    const ev = await collectPositions(u.model, u.head, records, neurons, { batching: { maxLength: 12, batchSize: 4, window }, attribution: true });
+    for (const [r, rec] of records.entries()) {
+      const e = ev[r]!;
+      const n = rec.sequence.length;
+      assert.is(e.residues, n, `record ${r}: every residue`);
+      const starts = windowStarts(n, window);
+      const pieces = starts.map((s) => ({ ...rec, sequence: rec.sequence.slice(s, s + window.size) }));
+      const alone = await collectPositions(u.model, u.head, pieces, neurons, { batching: { maxLength: 12, batchSize: 4 }, attribution: true });
+      for (let i = 0; i < n; i++) {
+        // The most central window: the largest distance to its nearer edge, ties to the earlier one.
+        let w = -1;
+        let margin = -1;
+        starts.forEach((s, k) => {
+          const j = i - s;
+          const len = pieces[k]!.sequence.length;
+          if (j >= 0 && j < len && Math.min(j, len - 1 - j) > margin) [w, margin] = [k, Math.min(j, len - 1 - j)];
+        });
+        const a = alone[w]!;
+        // Batches differ in their other rows (padding), so equal up to float rounding.
+        const close = (x: number, y: number) => Math.abs(x - y) <= 1e-6 + 1e-5 * Math.abs(y);
+        for (let k = 0; k < neurons.length; k++) {
+          const j = k * a.residues + i - starts[w]!;
+          assert.ok(close(e.activations[k * n + i]!, a.activations[j]!), `record ${r} residue ${i} neuron ${k}: activation from window ${w}`);
+          assert.ok(close(e.attributions![k * n + i]!, a.attributions![j]!), `record ${r} residue ${i} neuron ${k}: attribution from window ${w}`);
+        }
+      }
+    }
+    // Records no longer than a window are read whole in one pass, as without a window.
+    const short = await collectPositions(u.model, u.head, records.slice(0, 1), neurons, { batching: { maxLength: 12, batchSize: 4, window } });
+    const plain = await collectPositions(u.model, u.head, records.slice(0, 1), neurons, { batching: { maxLength: 12, batchSize: 4 } });
+    assert.equal(Array.from(short[0]!.activations), Array.from(plain[0]!.activations));
   } finally {
     disposeTiny(u);
   }

@@ -13,11 +13,11 @@ import { type TinyClassifier, randomRecords, tinyClassifier } from './kn_fixture
 export const LABELS = ['alpha one', 'beta', 'gamma'];
 
 /** Writes `tiny` as an esm-kn folder at `dir`, with class labels (default LABELS) and a task name. */
-export async function saveTinyClassifier(dir: string, tiny: TinyClassifier, labels: readonly string[] = LABELS, task = 'test'): Promise<void> {
+export async function saveTinyClassifier(dir: string, tiny: TinyClassifier, labels: readonly string[] = LABELS, task = 'test', meta: Record<string, unknown> = {}): Promise<void> {
   const params = new Map<string, ParamTensor<Float32Array>>();
   for (const s of headSpec(tiny.config.embedDim, tiny.numClasses)) params.set(s.name, { shape: s.shape, data: tiny.headParams.get(s.name)! });
   await saveProjectCheckpoint(dir, {
-    config: tiny.config, params: tiny.params, head: { pooling: tiny.pooling, labels: labels.slice(0, tiny.numClasses), params }, meta: { task },
+    config: tiny.config, params: tiny.params, head: { pooling: tiny.pooling, labels: labels.slice(0, tiny.numClasses), params }, meta: { task, ...meta },
   });
 }
 
