@@ -19,7 +19,7 @@ import type { NeuronModule } from '../model/esm.js';
 import { moduleSize } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
-import { rng } from '../engine/random.js';
+import { rng } from '../engine/index.js';
 import { holm } from './stats.js';
 import { basisFreeSeed } from './seeds.js';
 
