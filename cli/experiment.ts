@@ -2,7 +2,7 @@
  * `esm-kn experiment`: the whole knowledge-neuron study (kn/study.ts) on a fine-tuned classifier,
  * written as a report folder (cli/report/report.ts). The defaults are sized to finish in minutes
  * on a 2-core CPU with lavapipe for a small model (`npm start`, the quick preset on the 4 x 96 default at
- * 64 residues with its nulls: 217 s on 2026-12-05); the flags scale every part up.
+ * 64 residues with its three nulls: 272 s on 2026-12-05); the flags scale every part up.
  */
 import { arch, cpus, platform } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -341,10 +341,11 @@ export async function experimentCommand(argv: readonly string[]): Promise<void> 
     }
     // Neuron cards for the top IG neurons of each class and module type, read on the test split.
     const explainSet = stratifiedSample(split.parts.test, setup.classNames.length, countOrAll(p, 'explain-records', preset.explainRecords, cmd), o.seed);
-    // When the study reads the model's window, the cards read every residue the same way (window by window).
-    const cardWindow = reading?.window && reading.window.size === maxLength ? reading.window : undefined;
+    // When the study reads the model's window (its first window of each record: the IG and ablations), the
+    // cards read every residue window by window as the model does; an explicit --max-len keeps them on the crop.
+    const cardWindow = maxLengthOption === null && reading?.window && reading.window.size === maxLength ? reading.window : undefined;
     const explained = await explainNeurons(clf.model, clf.head, explainSet, r.igRanked, {
-      batching: cardWindow ? { ...o.batching, window: cardWindow } : o.batching, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
+      batching: cardWindow ? { ...o.batching, window: cardWindow } : o.batching, attributions: true, top: intOption(p, 'explain-top', preset.explainTop, 0, cmd), modules, seed: o.seed, onProgress: progress('cards: '),
       ...(cardIg ? { method: 'ig' as const, ig: cardIg } : {}),
     });
     // The baselines on exactly the study's test records and crop, for scale.

@@ -33,7 +33,8 @@ export const EXPLAIN_USAGE = `esm-kn neurons explain MODEL SCORES --out DIR [--t
   A card per top neuron of each class and module type (by SCORES' class means): top windows (+-7), logo,
   class and EC sub-class enrichment, position profile, length correlation, zeroing against a random
   neuron. Query and key cards are rotary pairs (d, d+Dh/2): ranked by the pair's norm (or summed
-  attribution), zeroed as a pair against a random pair. --method ig ranks windows by per-residue
+  attribution), zeroed as a pair against a random pair. Windows are ranked by activation and each keeps
+  its per-residue gradient x activation of the true class's probability. --method ig ranks windows by per-residue
   gradient x activation, or with --ig-steps M by per-residue M-node integrated gradients (the whole
   module output of the layer scaled jointly, zero baseline; summed over positions it is the unit's IG
   score; --rule default gauss-legendre; --positions all (default) or residues, as the scores' IG). --records FILE: labelled FASTA
@@ -95,13 +96,19 @@ export function motifsCsv(x: Explanations): string {
   return `${[CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
 }
 
+/** How the cards' records were read: window by window (meta.window) or their first max_length residues. */
+function readAs(window: unknown): string {
+  const w = window as { size?: unknown; stride?: unknown } | undefined;
+  return w && typeof w.size === 'number' ? `each read whole in ${w.size}-residue windows at stride ${String(w.stride)}` : '';
+}
+
 /** One line on what the cards were computed from, out of motifs.json's meta (the fields it has). */
 export function cardsProvenance(meta: Readonly<Record<string, unknown>>): string {
   const has = (k: string) => meta[k] !== undefined && meta[k] !== null;
   const parts = [
     ...(has('model') ? [`Model ${String(meta.model)}`] : []),
     ...(has('task') ? [`task ${String(meta.task)}`] : []),
-    `${String(meta.records)} records${has('records_from') ? ` (${String(meta.records_from)})` : ''}, each read up to its first ${String(meta.max_length)} residues`,
+    `${String(meta.records)} records${has('records_from') ? ` (${String(meta.records_from)})` : ''}, ${readAs(meta.window) || `each read up to its first ${String(meta.max_length)} residues`}`,
     ...(has('scores') ? [`neurons chosen by ${String(meta.scores)} (${String(meta.scores_method)})`] : []),
   ];
   return `${parts.join('; ')}.`;
@@ -148,7 +155,7 @@ export function cardIgOption(p: Parsed, method: WindowMethod, cmd: string): Card
     for (const o of ['rule', 'positions']) if (p.values.has(o)) throw new UsageError(`${cmd}: --${o} needs --ig-steps`);
     return undefined;
   }
-  if (method !== 'ig') throw new UsageError(`${cmd}: --ig-steps needs --method ig (activation windows carry no attribution)`);
+  if (method !== 'ig') throw new UsageError(`${cmd}: --ig-steps needs --method ig (it sets the attribution that ranks the windows; with --method activation each window carries gradient x activation)`);
   return {
     steps: intOption(p, 'ig-steps', 10, 1, cmd),
     rule: oneOf<QuadratureRule>(p, 'rule', QUADRATURE_RULES, 'gauss-legendre', cmd),
@@ -197,7 +204,7 @@ export async function explainCommand(argv: readonly string[]): Promise<void> {
     if (!records.length) throw new FormatError(recordsArg, `no records of task ${setup.task} to explain on`);
     const bars = stageBars(p.flags.has('quiet'), (stage) => (stage === 'positions' ? 'seq' : 'evals'));
     const x = await explainNeurons(setup.clf.model, setup.clf.head, records, scores, {
-      batching, top, modules, windows, method, zeroRecords, seed, onProgress: bars, ...(ig ? { ig } : {}),
+      batching, top, modules, windows, method, zeroRecords, seed, onProgress: bars, attributions: true, ...(ig ? { ig } : {}),
     });
     const result: Explanations = {
       ...x,

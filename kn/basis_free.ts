@@ -20,7 +20,7 @@ import { moduleSize } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
 import { rng } from '../engine/index.js';
-import { holm } from './stats.js';
+import { holm, quantile } from './stats.js';
 import { basisFreeSeed } from './seeds.js';
 
 /** Key's zeroing drop minus another module type's, over the test records. */
@@ -39,23 +39,17 @@ export interface ZeroingContrast {
   readonly testable: boolean;
 }
 
-/** Per-record correctness (R) of the classifier with one module type zeroed. */
+/** The classifier's predicted classes per test record with one module type zeroed. */
 export interface ZeroedPredictions {
   readonly module: NeuronModule;
   /** Predicted class per test record (R). */
   readonly predictions: Int32Array;
 }
 
-function percentile(sorted: readonly number[], q: number): number {
-  if (!sorted.length) return Number.NaN;
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (pos - lo);
-}
-
+/** 95% percentile interval of the draws (NaN for none). */
 function interval(xs0: readonly number[]): [number, number] {
   const xs = [...xs0].sort((a, b) => a - b);
-  return xs.length ? [percentile(xs, 0.025), percentile(xs, 0.975)] : [Number.NaN, Number.NaN];
+  return [quantile(xs, 0.025), quantile(xs, 0.975)];
 }
 
 /** Holm over the testable rows; the others get NaN and are never significant. */

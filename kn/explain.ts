@@ -75,6 +75,11 @@ export interface ExplainOptions {
    * instead of gradient x activation (the IG integrand at alpha = 1, one node; the default).
    */
   readonly ig?: CardIg;
+  /**
+   * With method 'activation': also compute per-residue gradient x activation of the true-class
+   * probability and keep it with each window (one forward and backward per batch; default off).
+   */
+  readonly attributions?: boolean;
   /** Records of the neuron's class used for the zeroing effect (default 32, the first ones in set order). */
   readonly zeroRecords?: number;
   /** Seed of the random control neurons (default 0). */
@@ -307,7 +312,7 @@ export async function neuronCards(
   const acc = neurons.map(() => new NeuronAccumulator(keep, tiebreak, o.windowsPerRecord ?? 1));
   await neuronPositions(model, head, records, neurons, {
     batching: o.batching,
-    attribution: method === 'ig',
+    attribution: method === 'ig' || (o.attributions === true && head !== null),
     ...(method === 'ig' && o.ig ? { ig: o.ig } : {}),
     onProgress: (done, total) => o.onProgress?.('positions', done, total),
   }, (e) => {
@@ -317,7 +322,7 @@ export async function neuronCards(
     const len = e.residues;
     neurons.forEach((_, k) => {
       const a = e.activations.subarray(k * e.residues, (k + 1) * e.residues);
-      acc[k]!.add(e.record, len, a, e.attributions?.subarray(k * e.residues, (k + 1) * e.residues));
+      acc[k]!.add(e.record, len, a, e.attributions?.subarray(k * e.residues, (k + 1) * e.residues), method === 'ig' ? 'attribution' : 'activation');
     });
   });
   const zero = head ? await zeroEffects(model, head, records, neurons, o) : null;
@@ -369,7 +374,8 @@ export async function explainNeurons(model: EsmModel, head: ClassifierHead | nul
     neurons: cards, class_names: classNames, top_sets: topSets, jaccard: jaccardMatrix(topSets), clusters,
     meta: {
       scores_method: scores.method, window_method: o.method ?? 'activation',
-      attribution: (o.method ?? 'activation') === 'ig' ? describeCardIg(o.ig) : 'none (windows ranked by activation)', records: records.length, top_per_class_and_module: o.top ?? 2,
+      attribution: (o.method ?? 'activation') === 'ig' ? describeCardIg(o.ig)
+        : o.attributions ? `${describeCardIg(undefined)}, kept with each window (windows ranked by activation)` : 'none (windows ranked by activation)', records: records.length, top_per_class_and_module: o.top ?? 2,
       modules: o.modules ?? NEURON_MODULES, windows: o.windows ?? 20, ...(o.windowsPerRecord ? { windows_per_record: o.windowsPerRecord } : {}), half_window: o.half ?? 7, max_length: o.batching.maxLength,
       positions: o.batching.window
         ? `every residue of each record, read as the model reads it: ${o.batching.window.size}-residue windows at stride ${o.batching.window.stride}, each residue from the window where it is most central; position profiles, terminal regions and the length correlation are over whole records`

@@ -117,13 +117,14 @@ export class NeuronAccumulator {
   }
 
   /**
-   * Adds one record: `activations` (n) at its first n residues, `rank` (n) the values that rank windows
-   * (the activations themselves, or attributions given as `attributions`), `length` its full length.
+   * Adds one record: `activations` (n) at its first n residues, `attributions` (n) when computed (kept
+   * with each window), `length` its full length. Windows are ranked by the attributions when given
+   * unless `rankBy` is 'activation'.
    */
-  add(record: number, length: number, activations: ArrayLike<number>, attributions?: ArrayLike<number>): void {
+  add(record: number, length: number, activations: ArrayLike<number>, attributions?: ArrayLike<number>, rankBy: 'activation' | 'attribution' = attributions ? 'attribution' : 'activation'): void {
     const n = activations.length;
     if (n === 0) return;
-    const rank = attributions ?? activations;
+    const rank = rankBy === 'attribution' && attributions ? attributions : activations;
     let sum = 0;
     for (let i = 0; i < n; i++) {
       const a = activations[i]!;

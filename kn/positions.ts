@@ -165,7 +165,12 @@ export async function neuronPositions(
   consume: (e: RecordEvidence) => void,
 ): Promise<void> {
   const w = opts.batching.window;
-  if (w && records.some((r) => r.sequence.length > w.size)) return windowedPositions(model, head, records, neurons, opts, w, consume);
+  if (w) {
+    if (w.stride > w.size) throw new Error(`window stride ${w.stride} is more than its size ${w.size}: residues between windows would be read by none`);
+    if (records.some((r) => r.sequence.length > w.size)) return windowedPositions(model, head, records, neurons, opts, w, consume);
+    // Every record fits one window: read whole, as the windowed path reads its short records.
+    opts = { ...opts, batching: { ...opts.batching, maxLength: w.size, window: undefined } };
+  }
   const units = neurons.map((n) => (opts.qk === 'unit' ? [n.index] : neuronUnits(n.module, n.index, model.config.headDim)));
   if (units.every((us) => us.length === 1)) return unitPositions(model, head, records, neurons, opts, consume);
   const flat = neurons.flatMap((n, k) => units[k]!.map((index) => ({ module: n.module, layer: n.layer, index }))); // (U)

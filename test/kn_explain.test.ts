@@ -173,7 +173,7 @@ test('card page: well-formed HTML, labels escaped, windows centre-marked, a bar 
   assert.is(assertWellFormedXml(html, 'card page'), 'html');
   assert.ok(html.includes('<h1>key, layer 1, pair (3, 7) <small>(A&lt;B &amp; &quot;C&quot;)</small></h1>'), 'identity, escaped class');
   assert.ok(html.includes('rotary pair (3, 7)') && html.includes('D&apos;E'), 'units and every class');
-  assert.ok(html.includes('Attribution ranking the windows: x &lt; y &amp; z.') && html.includes('model &lt;m&gt;'), 'attribution and provenance, escaped');
+  assert.ok(html.includes('Per-residue attribution: x &lt; y &amp; z.') && html.includes('model &lt;m&gt;'), 'attribution and provenance, escaped');
   assert.not.ok(html.includes('report.html'), 'no report link without a report');
   assert.ok(html.includes('<code>--MH<mark>E</mark>KMAA</code>'), 'window centre marked');
   assert.equal(tableRows(html, 'The 2 top windows').map((r) => r.slice(1, 5)), [['r<0>&', 'A<B & "C"', '5', 'AAAHEKLAA'], ['r<1>&', 'A<B & "C"', '6', '--MHEKMAA']]);

@@ -47,7 +47,7 @@ function checkCardPage(html: string, c: JsonCard, attribution: string): void {
   const name = c.units.length === 2 ? `pair (${c.units[0]}, ${c.units[1]})` : `neuron ${c.index}`;
   assert.ok(html.includes(`<h1>${c.module}, layer ${c.layer}, ${name} `), `${what}: identity`);
   assert.ok(html.includes(`<a href="${c.logo_file}">`) && html.includes('<svg xmlns="http://www.w3.org/2000/svg"'), `${what}: logo inline and linked`);
-  assert.ok(html.includes(`Attribution ranking the windows: ${attribution}.`), `${what}: attribution`);
+  assert.ok(html.includes(`Per-residue attribution: ${attribution}.`), `${what}: attribution`);
   const windows = tableRows(html, `The ${c.windows.length} top windows`);
   assert.is(windows.length, c.windows.length, `${what}: a row per window`);
   c.windows.forEach((w, i) => {
@@ -150,6 +150,15 @@ test('esm-kn neurons explain reads a windowed model as it reads: every residue, 
   assert.match(json.meta.positions, /^every residue of each record, read as the model reads it: 12-residue windows at stride 6/);
   // The records are 16-35 residues: windows centred past residue 12 exist only when every residue is read.
   assert.ok(json.neurons.some((c) => c.windows.some((w) => w.position > 12)), 'windows beyond the first 12 residues');
+  const page = readFileSync(join(out, json.neurons[0]!.card_file), 'utf8');
+  assert.ok(page.includes('each read whole in 12-residue windows at stride 6'), 'the card page says how the records were read');
+  // The default ranks windows by activation and keeps each window's gradient x activation beside it.
+  assert.match(String((json.meta as Record<string, unknown>).attribution), /^gradient x activation .*kept with each window \(windows ranked by activation\)$/);
+  for (const c of json.neurons) {
+    const ws = c.windows as unknown as { activation: number; attribution: number }[];
+    assert.ok(ws.every((w) => typeof w.attribution === 'number' && Number.isFinite(w.attribution)), `${c.card_file}: every window has its attribution`);
+    assert.ok(ws.every((w, i) => i === 0 || ws[i - 1]!.activation >= w.activation), `${c.card_file}: windows by descending activation`);
+  }
   const cropped = join(dir, 'cards-cropped');
   r = cli('neurons', 'explain', windowed, join(dir, 'act.safetensors'), '--out', cropped, '--max-len', '12', ...common);
   assert.is(r.status, 0, r.stderr);

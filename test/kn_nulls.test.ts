@@ -3,7 +3,7 @@
  * reinit-all, backbone and head random) run through the study exactly as `esm-kn experiment` runs them
  * (kn/study.ts runStudy with class edits skipped) on the planted classifier standing in for the trained
  * model (issue #12): neither verdict calls anything. key_density is not significant and no beats_random
- * verdict is, in a run that could call both (the smallest attainable Holm p is below 0.05 for each, and
+ * verdict is (on reinit-all, of the label-free activation method: see the caveat below), in a run that could call both (the smallest attainable Holm p is below 0.05 for each, and
  * the same density settings do call planted key-dense scores significant). Also: the nulls are seeded,
  * reinit-head borrows the trained backbone and dispose() leaves it usable, and each null's ablations
  * change its predictions (so "nothing significant" is not vacuous). Each null is seeded as the CLI seeds
@@ -72,7 +72,7 @@ test('key density: these settings can call it (planted key-dense scores are sign
 });
 
 for (const [index, name] of NULL_NAMES.entries()) {
-  test(`null ${name}: the study calls nothing (key_density and every beats_random verdict not significant), in a run that could`, async () => {
+  test(`null ${name}: the study calls nothing (key_density and the beats_random verdicts not significant; on reinit-all the activation method's), in a run that could`, async () => {
     const trained = uploadTiny(planted);
     try {
       const base = await classifierLogits(trained.model, trained.head, options.test, batching);
@@ -89,7 +89,11 @@ for (const [index, name] of NULL_NAMES.entries()) {
         const r = await runStudy(m.model, m.head, options);
         assert.ok(r.attainable_p < ALPHA, `attainable p ${r.attainable_p}`);
         assert.is(r.verdicts.beats_random.length, 2);
-        assert.equal(r.verdicts.beats_random.filter((v) => v.significant).map((v) => v.statement), []);
+        // IG selection uses the true labels, so on the fully random network it may find units whose random
+        // features separate the classes (see the header): there only the label-free activation method must stay silent.
+        const checked = r.verdicts.beats_random.filter((v) => name !== 'reinit-all' || v.method === 'activation');
+        assert.ok(checked.length >= 1);
+        assert.equal(checked.filter((v) => v.significant).map((v) => v.statement), []);
         const kd = r.verdicts.key_density;
         assert.is(kd.contrasts.filter((c) => c.quantity === 'share' && c.testable).length, 4);
         assert.not.ok(kd.significant, kd.statement);

@@ -106,10 +106,16 @@ test('positions under a window reading: every residue, each from the window wher
         }
       }
     }
-    // Records no longer than a window are read whole in one pass, as without a window.
-    const short = await collectPositions(u.model, u.head, records.slice(0, 1), neurons, { batching: { maxLength: 12, batchSize: 4, window } });
+    // A record no longer than a window is read whole in one pass, beside long ones or alone, even when
+    // maxLength is shorter; a stride beyond the window is refused.
     const plain = await collectPositions(u.model, u.head, records.slice(0, 1), neurons, { batching: { maxLength: 12, batchSize: 4 } });
-    assert.equal(Array.from(short[0]!.activations), Array.from(plain[0]!.activations));
+    for (const set of [records.slice(0, 2), records.slice(0, 1)]) {
+      const got = await collectPositions(u.model, u.head, set, neurons, { batching: { maxLength: 5, batchSize: 4, window } });
+      assert.is(got[0]!.residues, 9);
+      assert.ok(Array.from(got[0]!.activations).every((v, i) => Math.abs(v - plain[0]!.activations[i]!) <= 1e-6 + 1e-5 * Math.abs(v)), `${set.length} records: the short one read whole`);
+    }
+    const refused = await collectPositions(u.model, u.head, records, neurons, { batching: { maxLength: 12, batchSize: 4, window: { size: 12, stride: 13 } } }).then(() => 'no error', (e: Error) => e.message);
+    assert.match(refused, /window stride 13 is more than its size 12/);
   } finally {
     disposeTiny(u);
   }

@@ -47,6 +47,10 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   assert.equal([...new Set(rows.map((x) => x.method))].sort(), ['activation', 'ig', 'random']);
   assert.equal([...new Set(rows.filter((x) => x.method === 'random').map((x) => x.seed))].sort(), [0, 1]);
   assert.ok(rows.every((x) => typeof x.accuracy === 'number' && (x.accuracy as number) >= 0 && (x.accuracy as number) <= 1));
+  // The workload line's count bounds the grid's distinct passes (layer and global rankings, 2 seeds, 2 fractions).
+  const bound = Number(/up to (\d+) passes/.exec(studyWorkload({ modules: [...NEURON_MODULES], rankings: ['layer', 'global'], fractions: [0.1, 0.5], seeds: [0, 1], refined: null, testPerClass: 3, batching: { maxLength: 24 } }, [], 6, 0))![1]);
+  const passes = (results.meta as { ablation_passes: number }).ablation_passes;
+  assert.ok(passes >= 6 * 2 * (2 + 2) && passes <= bound, `grid passes ${passes}, workload bound ${bound}`);
   // One test per (module, method, ranking, fraction, metric), each with the fields the checks read.
   const tests = results.tests as Record<string, unknown>[];
   assert.is(tests.length, 6 * 2 * 2 * 2 * 2);
@@ -78,7 +82,7 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
   // The quick preset: Gauss-Legendre nodes, suppression only in the class edits.
   assert.is(meta.rule, 'gauss-legendre');
   assert.equal(meta.class_edit_kinds, ['suppress']);
-  assert.is(meta.card_attribution, 'none (windows ranked by activation)', 'the quick preset\'s cards rank windows by activation');
+  assert.is(meta.card_attribution, 'gradient x activation (the IG integrand at alpha = 1), kept with each window (windows ranked by activation)', 'the quick preset\'s cards rank windows by activation and keep each window\'s attribution');
   const edits = results.class_edits as { edit: string }[];
   assert.ok(edits.length > 0 && edits.every((e) => e.edit === 'suppress'));
   const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
@@ -123,7 +127,7 @@ test('esm-kn experiment writes the report: results.json keys, CSV, well-formed S
     const card = readFileSync(join(out, 'cards', page), 'utf8');
     assert.is(assertWellFormedXml(card, page), 'html');
     assert.ok(card.includes('<a href="../report.html">report</a>'), `${page} links back to the report`);
-    assert.ok(card.includes(`Attribution ranking the windows: ${String(meta.card_attribution)}.`), `${page} names the attribution`);
+    assert.ok(card.includes(`Per-residue attribution: ${String(meta.card_attribution)}.`), `${page} names the attribution`);
     assert.ok(card.includes('m=3'), `${page} carries the report's provenance`);
   }
   // Every card link in the report resolves to a file.

@@ -132,7 +132,7 @@ ${STYLE}
 <p class="nav">${links.join(' | ')}</p>
 <h1>${esc(title)} <small>(${esc(c.class)})</small></h1>
 <p class="provenance">${esc(o.provenance)}</p>
-<p class="attribution">Attribution ranking the windows: ${esc(o.attribution)}.</p>
+<p class="attribution">Per-residue attribution: ${esc(o.attribution)}.</p>
 ${identity(c)}
 <h2>Sequence logo of the top windows</h2>
 <figure>${logoSvg(c.logo, { title: `${title} (${c.class}): ${c.consensus}, ${c.windows.length} windows` }).trim()}</figure>

@@ -134,26 +134,39 @@ export function specificityTables(rows: readonly SpecificityRow[], classNames: r
 /** The nulls: how many tests each calls significant, and their verdict lines. */
 export function nullsSection(nulls: readonly NullResult[], metric: string, attainable: number): string {
   if (!nulls.length) return '<p>No null models were run (--nulls none).</p>';
+  // Every test the real model gets: ablation tests, each testable key-density contrast (share, mass, per neuron) and the zeroing contrasts.
+  const contrasts = (n: NullResult) => n.verdicts.key_density.contrasts.filter((c) => c.testable);
+  const zeroing = (n: NullResult) => n.basisFree.zeroing.filter((c) => c.testable);
   const rows = nulls.map((n) => {
     const primary = n.tests.filter((t) => t.metric === metric);
     const sig = primary.filter((t) => t.significant).length;
-    return [n.name, f3(n.unablated.accuracy), f3(n.unablated.macro_f1), `${sig} of ${primary.length}`, n.verdicts.key_density.significant ? 'yes' : 'no', n.description];
+    const count = (all: number, hits: readonly string[]) => `${hits.length} of ${all}${hits.length ? ` (${hits.join(', ')})` : ''}`;
+    const kd = contrasts(n);
+    const zc = zeroing(n);
+    return [n.name, f3(n.unablated.accuracy), f3(n.unablated.macro_f1), `${sig} of ${primary.length}`, n.verdicts.key_density.significant ? 'yes' : 'no',
+      count(kd.length, kd.filter((c) => c.significant).map((c) => `${c.quantity} vs ${c.other}`)),
+      count(zc.length, zc.filter((c) => c.significant).map((c) => c.other)), n.description];
   });
-  const silent = nulls.every((n) => n.tests.every((t) => !t.significant) && !n.verdicts.key_density.significant);
+  const silent = nulls.every((n) => n.tests.every((t) => !t.significant) && contrasts(n).every((c) => !c.significant) && zeroing(n).every((c) => !c.significant));
   const testable = attainable < ALPHA;
   const verdict = !testable
     ? `Not testable in this run: no ablation test can reach significance (smallest attainable adjusted p ${fp(attainable)}), so the nulls' silence says nothing; run --preset full.`
     : silent
-      ? 'The instrument stays silent on every null model: no ablation test and no key-density contrast is significant where nothing was learned.'
+      ? 'The instrument stays silent on every null model: no ablation test, key-density contrast or zeroing contrast is significant where nothing was learned.'
       : 'Warning: the instrument calls something significant on a null model (see the rows above): a verdict it also makes on the real model may reflect the architecture or the procedure, not learned knowledge.';
+  // Density contrasts can be tested even where the ablation grid cannot reach significance.
+  const densityHits = nulls.filter((n) => contrasts(n).some((c) => c.significant) || zeroing(n).some((c) => c.significant)).map((n) => n.name);
+  const densityNote = !testable && densityHits.length
+    ? ` The density and zeroing contrasts are testable in this run, and some are significant on ${densityHits.join(', ')}: where the real model shows the same contrast, it reflects the architecture or the pretraining, not the learned classes.`
+    : '';
   // Each null's own tests and key-density statement, as the real model's are shown (collapsed).
   const details = nulls.map((n) => `<details class="null-tests"><summary>${esc(n.name)}: its ablation tests and key-density statement</summary>
 <p class="statement">${esc(n.verdicts.key_density.statement)}</p>
 ${testsTable(n.tests, `${n.name}: ablation tests against layer-matched random selections (${n.description}).`)}
 ${zeroingContrastTable(n.basisFree.zeroing, `${n.name}: whole module types zeroed, key's accuracy drop minus each other type's.`)}
 </details>`).join('\n');
-  return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} and the paired bootstrap interval above 0, on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density significant', 'what it is'], rows)}
-<p class="statement">${esc(verdict)}</p>
+  return `${table(`Null models: the same scoring and tests (significant: Holm-adjusted p < ${ALPHA} and the paired bootstrap interval above 0, on ${metric}).`, ['null', 'accuracy', 'macro-F1', `tests significant (${metric})`, 'key density verdict', 'key-density contrasts significant', 'zeroing contrasts significant', 'what it is'], rows)}
+<p class="statement">${esc(verdict + densityNote)}</p>
 ${details}`;
 }
 
