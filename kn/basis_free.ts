@@ -20,24 +20,16 @@ import { moduleSize } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
 import { rng } from '../engine/index.js';
-import { holm, quantile } from './stats.js';
+import { quantile } from './stats.js';
+import { type KeyTest, holmKeyTests } from './density.js';
 import { basisFreeSeed } from './seeds.js';
 
-/** Key's zeroing drop minus another module type's, over the test records. */
-export interface ZeroingContrast {
-  readonly other: NeuronModule;
-  /** Accuracy drop with key zeroed minus the drop with `other` zeroed (= accuracy with other zeroed - with key zeroed). */
-  readonly difference: number;
-  readonly ci_low: number;
-  readonly ci_high: number;
-  /** One-sided bootstrap p of "key's drop > other's": (1 + #{difference <= 0}) / (1 + resamples). */
-  readonly p_value: number;
-  /** Holm over the testable contrasts. */
-  readonly p_adjusted: number;
-  readonly significant: boolean;
-  /** False for query (zeroing all queries equals zeroing all keys). */
-  readonly testable: boolean;
-}
+/**
+ * Key's zeroing drop minus another module type's, over the test records: difference is the accuracy
+ * drop with key zeroed minus the drop with `other` zeroed; query is never testable (zeroing all queries
+ * equals zeroing all keys).
+ */
+export type ZeroingContrast = KeyTest;
 
 /** The classifier's predicted classes per test record with one module type zeroed. */
 export interface ZeroedPredictions {
@@ -50,16 +42,6 @@ export interface ZeroedPredictions {
 function interval(xs0: readonly number[]): [number, number] {
   const xs = [...xs0].sort((a, b) => a - b);
   return [quantile(xs, 0.025), quantile(xs, 0.975)];
-}
-
-/** Holm over the testable rows; the others get NaN and are never significant. */
-function adjust<T extends { p_value: number; other: NeuronModule }>(rows: readonly T[], tied: readonly NeuronModule[]): (T & { p_adjusted: number; significant: boolean; testable: boolean })[] {
-  const testable = rows.filter((r) => !tied.includes(r.other));
-  const adj = holm(testable.map((r) => r.p_value));
-  return rows.map((r) => {
-    const k = testable.indexOf(r);
-    return k < 0 ? { ...r, p_adjusted: Number.NaN, significant: false, testable: false } : { ...r, p_adjusted: adj[k]!, significant: adj[k]! < 0.05, testable: true };
-  });
 }
 
 /**
@@ -85,7 +67,7 @@ export function zeroingContrasts(truth: Int32Array, zeroed: readonly ZeroedPredi
     const p = diffs.length ? (1 + diffs.filter((x) => x <= 0).length) / (1 + diffs.length) : 1;
     return { other: z.module, difference: R ? d.reduce((a, v) => a + v, 0) / R : Number.NaN, ci_low: lo, ci_high: hi, p_value: p };
   });
-  return adjust(rows, ['query']);
+  return holmKeyTests(rows, ['query']);
 }
 
 /** The share of one module type in the joint top set by activation. */

@@ -68,9 +68,37 @@ export interface SensitivityPoint {
   readonly share_hi: number;
 }
 
-/** Key minus one other module type, over bootstrap resamples of the scored examples. */
-export interface KeyContrast {
+/** A one-sided test of key against one other module type: the fields every key contrast shares. */
+export interface KeyTest {
   readonly other: NeuronModule;
+  /** Key's value minus the other's. */
+  readonly difference: number;
+  readonly ci_low: number;
+  readonly ci_high: number;
+  /** One-sided bootstrap p of "key > other": (1 + #{difference <= 0}) / (1 + resamples). */
+  readonly p_value: number;
+  /** Holm over the family's testable contrasts. */
+  readonly p_adjusted: number;
+  readonly significant: boolean;
+  /** False for a module tied to key by construction: reported, not tested. */
+  readonly testable: boolean;
+}
+
+/**
+ * Holm over the rows whose `other` is not tied to key; tied rows get NaN and are never significant.
+ * Shared by every family of key contrasts (density here, zeroing in basis_free.ts).
+ */
+export function holmKeyTests<T extends Pick<KeyTest, 'other' | 'p_value'>>(rows: readonly T[], tied: readonly NeuronModule[]): (T & Pick<KeyTest, 'p_adjusted' | 'significant' | 'testable'>)[] {
+  const testable = rows.filter((r) => !tied.includes(r.other));
+  const adj = holm(testable.map((r) => r.p_value));
+  return rows.map((r) => {
+    const k = testable.indexOf(r);
+    return k < 0 ? { ...r, p_adjusted: Number.NaN, significant: false, testable: false } : { ...r, p_adjusted: adj[k]!, significant: adj[k]! < 0.05, testable: true };
+  });
+}
+
+/** Key minus one other module type, over bootstrap resamples of the scored examples. */
+export interface KeyContrast extends KeyTest {
   /**
    * 'share': share of the module's neurons in the global top set; 'per_neuron': mean |score| per neuron
    * (both depend on the unit basis for every module but ffn_in); 'mass': the module type's signed
@@ -78,16 +106,6 @@ export interface KeyContrast {
    * neuron count (fixed by the architecture), so module types of different sizes compare.
    */
   readonly quantity: 'share' | 'per_neuron' | 'mass';
-  readonly difference: number;
-  readonly ci_low: number;
-  readonly ci_high: number;
-  /** One-sided bootstrap p of "key > other": (1 + #{difference <= 0}) / (1 + resamples). */
-  readonly p_value: number;
-  /** Holm within the quantity's testable contrasts. */
-  readonly p_adjusted: number;
-  readonly significant: boolean;
-  /** False for a module tied to key by construction (query under joint scaling): reported, not tested. */
-  readonly testable: boolean;
 }
 
 /** The verdict on Nori et al.'s headline (results.json verdicts.key_density). */
@@ -221,12 +239,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
       const p = resamples ? (1 + diffs.filter((d) => d <= 0).length) / (1 + resamples) : 1;
       return [{ other, quantity, difference: value(ki, point, mass) - value(mi, point, mass), ci_low: lo, ci_high: hi, p_value: p }];
     });
-    const testable = raw.filter((r) => !tiedToKey.includes(r.other));
-    const adj = holm(testable.map((r) => r.p_value));
-    return raw.map((r) => {
-      const k = testable.indexOf(r);
-      return k < 0 ? { ...r, p_adjusted: Number.NaN, significant: false, testable: false } : { ...r, p_adjusted: adj[k]!, significant: adj[k]! < 0.05, testable: true };
-    });
+    return holmKeyTests(raw, tiedToKey);
   };
   const shares = contrast('share');
   const perNeuron = contrast('per_neuron');
