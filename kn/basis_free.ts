@@ -20,7 +20,7 @@ import { moduleSize } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
 import { rng } from '../engine/index.js';
-import { quantile } from './stats.js';
+import { percentileInterval } from './stats.js';
 import { type KeyTest, holmKeyTests } from './density.js';
 import { basisFreeSeed } from './seeds.js';
 
@@ -36,12 +36,6 @@ export interface ZeroedPredictions {
   readonly module: NeuronModule;
   /** Predicted class per test record (R). */
   readonly predictions: Int32Array;
-}
-
-/** 95% percentile interval of the draws (NaN for none). */
-function interval(xs0: readonly number[]): [number, number] {
-  const xs = [...xs0].sort((a, b) => a - b);
-  return [quantile(xs, 0.025), quantile(xs, 0.975)];
 }
 
 /**
@@ -63,7 +57,7 @@ export function zeroingContrasts(truth: Int32Array, zeroed: readonly ZeroedPredi
       for (let i = 0; i < R; i++) s += d[Math.floor(rand() * R)]!;
       return s / R;
     });
-    const [lo, hi] = interval(diffs);
+    const [lo, hi] = percentileInterval(diffs);
     const p = diffs.length ? (1 + diffs.filter((x) => x <= 0).length) / (1 + diffs.length) : 1;
     return { other: z.module, difference: R ? d.reduce((a, v) => a + v, 0) / R : Number.NaN, ci_low: lo, ci_high: hi, p_value: p };
   });
@@ -125,11 +119,11 @@ export function activationDensity(act: NeuronScores, topFraction: number, resamp
   const point = sharesOf(overallScores(act, byClass));
   const boot = Array.from({ length: resamples }, (_, b) => sharesOf(overallScores(act, bootstrapClasses(byClass, basisFreeSeed(seed, 'activation', b)))));
   const shares = modules.map((module, mi) => {
-    const [lo, hi] = interval(boot.map((s) => s[mi]!));
+    const [lo, hi] = percentileInterval(boot.map((s) => s[mi]!));
     return { module, count: Math.round(point[mi]! * moduleSize(layout, module)), share: point[mi]!, share_lo: lo, share_hi: hi };
   });
   const diffs = boot.map((s) => s[0]! - s[1]!);
-  const [lo, hi] = interval(diffs);
+  const [lo, hi] = percentileInterval(diffs);
   const tail = Math.min(diffs.filter((x) => x <= 0).length, diffs.filter((x) => x >= 0).length);
   const p = diffs.length ? Math.min(1, (2 * (1 + tail)) / (1 + diffs.length)) : 1;
   return { modules, top_fraction: topFraction, top_count: top, resamples, shares, difference: point[0]! - point[1]!, ci_low: lo, ci_high: hi, p_value: p, note: ACTIVATION_NOTE };

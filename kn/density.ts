@@ -14,7 +14,7 @@ import { moduleSize, neuronAt } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { densityResampleSeed } from './seeds.js';
 import { keepCount, topIndices } from './select.js';
-import { holm } from './stats.js';
+import { holm, percentileInterval } from './stats.js';
 
 /** Share of one (module, layer) in the global top set, with its bootstrap interval. */
 export interface DensityCell {
@@ -166,13 +166,6 @@ export function moduleMass(s: Pick<NeuronScores, 'layout'>, scores: Float64Array
   return rows.map((r) => ({ ...r, share_of_total: total > 0 ? r.abs / total : Number.NaN }));
 }
 
-function percentile(sorted: readonly number[], q: number): number {
-  if (!sorted.length) return Number.NaN;
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (pos - lo);
-}
-
 const shareOf = (layout: NeuronScores['layout'], c: number[][], mi: number): number =>
   c[mi]!.reduce((a, b) => a + b, 0) / moduleSize(layout, NEURON_MODULES[mi]!);
 
@@ -198,20 +191,16 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   const bootScores = Array.from({ length: resamples }, (_, b) => overallScores(s, bootstrapClasses(byClass, densityResampleSeed(seed, b))));
   const bootCounts = tops.map((t) => bootScores.map((sc) => counts(s, sc, t)));
   const boot = bootCounts[fractions.indexOf(topFraction)]!;
-  const interval = (xs0: number[]): [number, number] => {
-    const xs = [...xs0].sort((a, b) => a - b);
-    return resamples ? [percentile(xs, 0.025), percentile(xs, 0.975)] : [Number.NaN, Number.NaN];
-  };
   const cells: DensityCell[] = [];
   const modules: DensityModule[] = [];
   NEURON_MODULES.forEach((module, mi) => {
     const W = layout.widths[module];
     for (let layer = 0; layer < layout.numLayers; layer++) {
-      const [lo, hi] = interval(boot.map((c) => c[mi]![layer]! / W));
+      const [lo, hi] = percentileInterval(boot.map((c) => c[mi]![layer]! / W));
       const share = point[mi]![layer]! / W;
       cells.push({ module, layer, count: point[mi]![layer]!, share, share_lo: lo, share_hi: hi, enrichment: share / topFraction });
     }
-    const [lo, hi] = interval(boot.map((c) => shareOf(layout, c, mi)));
+    const [lo, hi] = percentileInterval(boot.map((c) => shareOf(layout, c, mi)));
     const share = shareOf(layout, point, mi);
     modules.push({
       module, count: point[mi]!.reduce((a, b) => a + b, 0), share, share_lo: lo, share_hi: hi,
@@ -221,7 +210,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
   const sens: SensitivityPoint[] = fractions.flatMap((f, fi) => {
     const pt = counts(s, overall, tops[fi]!);
     return NEURON_MODULES.map((module, mi) => {
-      const [lo, hi] = interval(bootCounts[fi]!.map((c) => shareOf(layout, c, mi)));
+      const [lo, hi] = percentileInterval(bootCounts[fi]!.map((c) => shareOf(layout, c, mi)));
       return { top_fraction: f, module, share: shareOf(layout, pt, mi), share_lo: lo, share_hi: hi };
     });
   });
@@ -235,7 +224,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
     const raw = NEURON_MODULES.flatMap((other, mi) => {
       if (mi === ki) return [];
       const diffs = boot.map((c, b) => value(ki, c, bootMass[b]!) - value(mi, c, bootMass[b]!));
-      const [lo, hi] = interval(diffs);
+      const [lo, hi] = percentileInterval(diffs);
       const p = resamples ? (1 + diffs.filter((d) => d <= 0).length) / (1 + resamples) : 1;
       return [{ other, quantity, difference: value(ki, point, mass) - value(mi, point, mass), ci_low: lo, ci_high: hi, p_value: p }];
     });

@@ -53,6 +53,16 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /**
+ * Two-sided percentile interval [quantile((1 - level) / 2), quantile((1 + level) / 2)] of bootstrap
+ * draws in any order (numpy-linear quantiles of a sorted copy); [NaN, NaN] for no draws.
+ */
+export function percentileInterval(draws: readonly number[], level = 0.95): [number, number] {
+  if (!draws.length) return [Number.NaN, Number.NaN];
+  const xs = [...draws].sort((a, b) => a - b);
+  return [quantile(xs, (1 - level) / 2), quantile(xs, (1 + level) / 2)];
+}
+
+/**
  * Empirical (Monte Carlo) p-value of `observed` against draws from the null, with the +1 correction
  * (Davison and Hinkley 1997; North et al. 2002) that counts the observation as one of the draws:
  * 'greater': (1 + #{null >= observed}) / (1 + n); 'less': (1 + #{null <= observed}) / (1 + n).
