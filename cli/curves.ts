@@ -11,7 +11,7 @@ import { FormatError } from '../io/errors.js';
 import { UsageError, numOption, parseArgs } from './args.js';
 import { type CurveRun, type RunKind, learningCurvesSvg } from './report/curves.js';
 
-export const CURVES_USAGE = `esm-kn curves RUN [RUN ...] --out FILE.svg [--label NAME ...] [--title T]
+export const CURVES_USAGE = `esm-kn curves RUN [RUN ...] --out FILE.svg [--label NAME ...] [--title T] [--stages]
                  [--reference-perplexity X [--reference-label TEXT]]
   Learning curves of finetune or pretrain runs as one SVG: training and validation loss, and validation
   macro-F1 and accuracy (finetune) or perplexity (pretrain) against the step (epochs under it), one
@@ -20,7 +20,9 @@ export const CURVES_USAGE = `esm-kn curves RUN [RUN ...] --out FILE.svg [--label
   --label names the runs in the legend (one per RUN; default: the folder names). Fine-tuning and
   pretraining runs cannot be drawn together (their panels differ). --reference-perplexity draws a
   horizontal line in the perplexity panel (e.g. the unigram perplexity), labelled --reference-label
-  (default 'reference').`;
+  (default 'reference'). --stages draws the runs as successive stages of one recipe (a second
+  finetune from the first's checkpoint): each run's steps and epochs continue from the end of the
+  run before it (its last evaluated step and epoch).`;
 
 /** A run's history as read from its folder, with where it came from. */
 export interface RunHistory {
@@ -97,6 +99,26 @@ export function readRunHistory(run: string): RunHistory {
   return { ...pick, bestStep: best?.bestStep ?? pick.bestStep };
 }
 
+/**
+ * Histories as successive stages: run i's steps and epochs shifted by the sums of the last evaluated
+ * step and epoch of runs 0..i-1 (its best step too).
+ */
+export function chainStages(runs: readonly CurveRun[]): CurveRun[] {
+  let step = 0;
+  let epoch = 0;
+  return runs.map((r) => {
+    const shifted: CurveRun = {
+      ...r,
+      history: r.history.map((h) => ({ ...h, step: h.step + step, epoch: h.epoch + epoch })),
+      bestStep: r.bestStep === null ? null : r.bestStep + step,
+    };
+    const last = r.history[r.history.length - 1]!;
+    step += last.step;
+    epoch += last.epoch;
+    return shifted;
+  });
+}
+
 /** The default legend name of a run folder: its name, with its parent's for a last/ or best/ folder. */
 function defaultLabel(run: string): string {
   const abs = resolve(run);
@@ -108,7 +130,7 @@ function defaultLabel(run: string): string {
 export async function curvesCommand(argv: readonly string[]): Promise<void> {
   const cmd = 'curves';
   const p = parseArgs(argv, {
-    out: { kind: 'value' }, label: { kind: 'list' }, title: { kind: 'value' },
+    out: { kind: 'value' }, label: { kind: 'list' }, title: { kind: 'value' }, stages: { kind: 'flag' },
     'reference-perplexity': { kind: 'value' }, 'reference-label': { kind: 'value' },
   }, cmd);
   if (!p.positional.length) throw new UsageError(`${cmd}: needs at least one RUN folder (esm-kn curves --help shows the usage)`);
@@ -128,7 +150,8 @@ export async function curvesCommand(argv: readonly string[]): Promise<void> {
   }
   const kind = histories[0]!.kind;
   if (reference !== null && kind !== 'pretrain') throw new UsageError(`${cmd}: --reference-perplexity is for pretrain runs (these are ${kind} runs, without a perplexity panel)`);
-  const runs: CurveRun[] = histories.map((h, i) => ({ label: labels[i]!, kind: h.kind, history: h.history, bestStep: h.bestStep }));
+  const drawn: CurveRun[] = histories.map((h, i) => ({ label: labels[i]!, kind: h.kind, history: h.history, bestStep: h.bestStep }));
+  const runs = p.flags.has('stages') ? chainStages(drawn) : drawn;
   const svg = learningCurvesSvg(runs, {
     title: p.values.get('title'),
     referencePerplexity: reference === null ? null : { value: reference, label: p.values.get('reference-label') ?? 'reference' },

@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CurveRun, learningCurvesSvg } from '../cli/report/curves.js';
 import type { EvalRecord } from '../train/state.js';
+import { chainStages } from '../cli/curves.js';
 import { cli, errorLines } from './lib/cli.js';
 import { compositionFasta, tempDir, writeText } from './lib/train_fixtures.js';
 
@@ -166,6 +167,25 @@ test('esm-kn curves: two finetune runs with labels; last/ or best/, whichever is
   assert.is(panel(b, 'perplexity').points.length, 4);
   assert.ok(b.includes('>pretrain-4x96 (best: step 4000)<'));
   assert.ok(b.includes('unigram 18.25'));
+});
+
+test('curves --stages: each run continues from the last evaluated step and epoch of the one before', () => {
+  const a: CurveRun = { label: 'A', kind: 'finetune', history: FT, bestStep: 200 };
+  const b: CurveRun = { label: 'B', kind: 'finetune', history: FT.slice(0, 2), bestStep: 200 };
+  const [a2, b2] = chainStages([a, b]);
+  assert.equal(a2!.history, FT, 'the first stage is unchanged');
+  assert.equal(b2!.history.map((h) => [h.step, h.epoch]), [[400, 2.0], [500, 2.5]], 'shifted by 300 steps and 1.5 epochs');
+  assert.is(b2!.bestStep, 500);
+  assert.equal(b2!.history[0]!.macro_f1, FT[0]!.macro_f1, 'values kept');
+  assert.is(b.history[0]!.step, 100, 'input left alone');
+  const out = join(dir, 'stages.svg');
+  const r = cli('curves', ftA, ftB, '--stages', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  const f1 = panel(readFileSync(out, 'utf8'), 'macro_f1');
+  const xs = f1.points.map((q) => q.cx).sort((u, v) => u - v);
+  // Steps 100, 200, 300 (ft-a) and 400, 500 (ft-b after it) on an axis to 500.
+  [100, 200, 300, 400, 500].forEach((step, i) => close(xs[i]!, f1.frame.x + (320 * step) / 500, `step ${step}`));
+  close(f1.bestLines.sort((u, v) => u - v)[1]!, f1.frame.x + 320, "ft-b's best at step 500");
 });
 
 test('esm-kn curves: bad inputs are one-line errors with a non-zero exit', () => {
