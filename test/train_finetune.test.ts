@@ -97,8 +97,12 @@ test('--keep-head: a second stage starts from the checkpoint\'s head (its valida
   assert.ok(Math.abs(kept - bestLoss) < 1e-3, `kept head: validation loss ${kept} vs the first stage's ${bestLoss}`);
   const fresh = await stage('stage2-fresh', false);
   assert.ok(Math.abs(fresh - Math.log(7)) < 0.2 && fresh > kept + 0.5, `fresh head: validation loss ${fresh} (ln 7 = ${Math.log(7).toFixed(3)})`);
-  const prov = (await loadCheckpoint(join(dir, 'stage2-kept', 'last'))).meta.provenance as { recipe: { head: string } };
+  const prov = (await loadCheckpoint(join(dir, 'stage2-kept', 'last'))).meta.provenance as { recipe: { head: string }; backbone_provenance: Record<string, unknown> | null };
   assert.is(prov.recipe.head, 'the --backbone checkpoint\'s head');
+  // The chain of stages: stage 2 keeps stage 1's provenance whole; stage 1 started from a fresh backbone.
+  const first = (await loadCheckpoint(join(out, 'best'))).meta.provenance as Record<string, unknown>;
+  assert.equal(prov.backbone_provenance, first);
+  assert.is(first.backbone_provenance, null);
   const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.message);
   assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-bad'), { keepHead: true }))), /keep-head needs --backbone MODEL/);
   assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-cls'), { backbone: { checkpoint: join(out, 'best') }, keepHead: true, pooling: 'cls' }))), /pools by mean, --pooling is cls/);

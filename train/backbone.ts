@@ -25,6 +25,11 @@ export interface Backbone {
   readonly hasContactHead: boolean;
   /** One line for provenance: the checkpoint path and format, or "fresh <name> (seed N)". */
   readonly source: string;
+  /**
+   * The provenance an esm-kn checkpoint was written with (its own backbone's nested in it), so a run
+   * from it records the whole chain of stages; absent for other formats and fresh backbones.
+   */
+  readonly lineage?: Record<string, unknown>;
 }
 
 /** Which backbone parameters train. */
@@ -56,7 +61,9 @@ export function esm2Name(arg: string): string {
 
 /** A loaded checkpoint as a backbone (its head, if any, is not part of it). */
 export function backboneFromCheckpoint(ckpt: LoadedCheckpoint): Backbone {
-  return { config: ckpt.config, params: ckpt.params, hasContactHead: ckpt.hasContactHead, source: `${ckpt.format} checkpoint ${ckpt.path}` };
+  const p = ckpt.meta.provenance;
+  const lineage = p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : undefined;
+  return { config: ckpt.config, params: ckpt.params, hasContactHead: ckpt.hasContactHead, source: `${ckpt.format} checkpoint ${ckpt.path}`, ...(lineage ? { lineage } : {}) };
 }
 
 /** The configuration of a fresh backbone (null for a checkpoint); a bad size is an OptionError. */

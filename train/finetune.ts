@@ -225,7 +225,7 @@ export async function finetune(o: FinetuneOptions, control: RunControl = {}): Pr
   await initEngine();
   const head = o.keepHead ? keptHead(ckpt!, data.dataset.classNames, o.pooling) : initHead(backbone.config.embedDim, data.dataset.classNames.length, o.pooling, runSeeds(o.seed).head);
   const trainData = finetuneData(o, data);
-  const provenance = { ...runProvenance('finetune', o, data, backbone.source, control), recipe: recipeProvenance(o, data, trainData) };
+  const provenance = { ...runProvenance('finetune', o, data, backbone, control), recipe: recipeProvenance(o, data, trainData) };
   return run(o, { backbone, head, data: trainData }, provenance, null, control);
 }
 

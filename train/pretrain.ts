@@ -71,7 +71,7 @@ export async function pretrain(o: PretrainOptions, control: RunControl = {}): Pr
   const data = await loadRunData(o, 'perplexity');
   const backbone = await loadBackbone(o.backbone, runSeeds(o.seed).init);
   await initEngine();
-  return run(o, backbone, data, runProvenance('pretrain', o, data, backbone.source, control), null, control);
+  return run(o, backbone, data, runProvenance('pretrain', o, data, backbone, control), null, control);
 }
 
 /** Continues the MLM run in `out` from out/last exactly where it was saved. */

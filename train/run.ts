@@ -8,7 +8,7 @@ import { rt } from '../engine/index.js';
 import { PRETRAIN_TASK_NAMES, type TaskName } from '../data/dataset.js';
 import { mixSeed } from '../model/batching.js';
 import { MAX_RESIDUES } from '../model/tokenizer.js';
-import { type BackboneSpec, freshConfig } from './backbone.js';
+import { type Backbone, type BackboneSpec, freshConfig } from './backbone.js';
 import type { SplitData } from './data.js';
 import { type LoopHooks, type TrainTask, stepsForEpochs, trainLoop } from './loop.js';
 import { DECAYS, type Decay, type Schedule, checkSchedule, defaultWarmup } from './schedule.js';
@@ -124,14 +124,16 @@ export function resolveSchedule(o: CommonOptions, task: Pick<TrainTask, 'batches
   return s;
 }
 
-/** Provenance common to every checkpoint of a run. */
-export function runProvenance(command: string, o: CommonOptions, data: SplitData, backboneSource: string, control: RunControl): Record<string, unknown> {
+/** Provenance common to every checkpoint of a run, with the backbone checkpoint's own (backbone_provenance). */
+export function runProvenance(command: string, o: CommonOptions, data: SplitData, backbone: Pick<Backbone, 'source' | 'lineage'>, control: RunControl): Record<string, unknown> {
   const s = runSeeds(o.seed);
   return {
     command,
     command_line: control.commandLine ?? null,
     seeds: { seed: o.seed, split_seed: o.splitSeed, init: s.init, head: s.head, data: s.data, dropout: s.dropout, valid_masks: s.validMasks },
-    backbone: backboneSource,
+    backbone: backbone.source,
+    // The backbone checkpoint's own provenance (esm-kn checkpoints): every earlier stage, nested.
+    backbone_provenance: backbone.lineage ?? null,
     data: { file: data.dataset.file, sha256: data.dataset.sha256, task: data.dataset.task, left_out: data.dataset.leftOut },
     split: {
       file: data.splitFile,
