@@ -101,7 +101,9 @@ export function readRunHistory(run: string): RunHistory {
 
 /**
  * Histories as successive stages: run i's steps and epochs shifted by the sums of the last evaluated
- * step and epoch of runs 0..i-1 (its best step too).
+ * step and epoch of runs 0..i-1 (its best step too). This draws each stage as starting where the one
+ * before ended; a stage that started from an earlier best checkpoint of the one before is drawn after
+ * that stage's end all the same (say so in the caption or the card).
  */
 export function chainStages(runs: readonly CurveRun[]): CurveRun[] {
   let step = 0;
@@ -112,9 +114,8 @@ export function chainStages(runs: readonly CurveRun[]): CurveRun[] {
       history: r.history.map((h) => ({ ...h, step: h.step + step, epoch: h.epoch + epoch })),
       bestStep: r.bestStep === null ? null : r.bestStep + step,
     };
-    const last = r.history[r.history.length - 1]!;
-    step += last.step;
-    epoch += last.epoch;
+    step += Math.max(0, ...r.history.map((h) => h.step));
+    epoch += Math.max(0, ...r.history.map((h) => h.epoch));
     return shifted;
   });
 }

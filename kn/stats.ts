@@ -54,11 +54,12 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 
 /**
  * Two-sided percentile interval [quantile((1 - level) / 2), quantile((1 + level) / 2)] of bootstrap
- * draws in any order (numpy-linear quantiles of a sorted copy); [NaN, NaN] for no draws.
+ * draws in any order (numpy-linear quantiles of a sorted copy). NaN draws are left out, as bootstrapCi
+ * leaves them out; [NaN, NaN] when no draw is left.
  */
 export function percentileInterval(draws: readonly number[], level = 0.95): [number, number] {
-  if (!draws.length) return [Number.NaN, Number.NaN];
-  const xs = [...draws].sort((a, b) => a - b);
+  const xs = draws.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (!xs.length) return [Number.NaN, Number.NaN];
   return [quantile(xs, (1 - level) / 2), quantile(xs, (1 + level) / 2)];
 }
 

@@ -43,14 +43,17 @@ test('quantile: numpy linear interpolation at h = q (n - 1)', () => {
   assert.throws(() => quantile([2, 1], 0.5), /not sorted ascending at index 1/);
 });
 
-test('percentileInterval: quantiles (1 -/+ level) / 2 of the draws in any order', () => {
+test('percentileInterval: quantiles (1 -/+ level) / 2 of the draws in any order, NaN left out', () => {
   // Draws 1..21 shuffled: h = 0.025 x 20 = 0.5 -> 1.5; h = 0.975 x 20 = 19.5 -> 20.5.
   const draws = Array.from({ length: 21 }, (_, i) => ((i * 8) % 21) + 1);
   closeAll(percentileInterval(draws), [1.5, 20.5], '95%');
   closeAll(percentileInterval(draws, 0.5), [6, 16], '50%: h = 5 and 15');
   assert.equal(draws.slice(0, 3), [1, 9, 17], 'input left in its order');
-  const empty = percentileInterval([]);
-  assert.ok(Number.isNaN(empty[0]) && Number.isNaN(empty[1]), 'no draws: NaN');
+  closeAll(percentileInterval([Number.NaN, ...draws, Number.NaN]), [1.5, 20.5], 'NaN draws left out');
+  for (const none of [[], [Number.NaN]]) {
+    const [lo, hi] = percentileInterval(none);
+    assert.ok(Number.isNaN(lo) && Number.isNaN(hi), `no finite draws (${none.length}): NaN`);
+  }
 });
 
 test('empiricalPValue: (1 + #{null at least as extreme}) / (1 + n), ties count against', () => {

@@ -20,7 +20,7 @@ import { encodeSequence } from '../model/tokenizer.js';
 import { splitDataset } from '../train/data.js';
 import { disposeClassifier } from '../model/classifier.js';
 import { evaluateClassifier, loadClassifier } from '../train/evaluate.js';
-import { finetune } from '../train/finetune.js';
+import { finetune, resumeFinetune } from '../train/finetune.js';
 import type { RunResult } from '../train/run.js';
 import { gpu } from './lib/gpu.js';
 import { cli } from './lib/cli.js';
@@ -103,6 +103,13 @@ test('--keep-head: a second stage starts from the checkpoint\'s head (its valida
   const first = (await loadCheckpoint(join(out, 'best'))).meta.provenance as Record<string, unknown>;
   assert.equal(prov.backbone_provenance, first);
   assert.is(first.backbone_provenance, null);
+  // Stopped and resumed, a stage keeps its lineage (not its own last/ as a backbone).
+  const resumedDir = join(dir, 'stage2-resumed');
+  await finetune(tinyFinetune(data, resumedDir, { backbone: { checkpoint: join(out, 'best') }, keepHead: true, maxSteps: 2, lr: 1e-9, warmupSteps: 0 }), { stopAfter: 1 });
+  await resumeFinetune(resumedDir);
+  const resumed = (await loadCheckpoint(join(resumedDir, 'last'))).meta.provenance as { backbone_provenance: unknown; resumes: unknown[] };
+  assert.is(resumed.resumes.length, 1);
+  assert.equal(resumed.backbone_provenance, first);
   const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.message);
   assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-bad'), { keepHead: true }))), /keep-head needs --backbone MODEL/);
   assert.match(await message(finetune(tinyFinetune(data, join(dir, 'stage2-cls'), { backbone: { checkpoint: join(out, 'best') }, keepHead: true, pooling: 'cls' }))), /pools by mean, --pooling is cls/);

@@ -26,8 +26,9 @@ export interface Backbone {
   /** One line for provenance: the checkpoint path and format, or "fresh <name> (seed N)". */
   readonly source: string;
   /**
-   * The provenance an esm-kn checkpoint was written with (its own backbone's nested in it), so a run
-   * from it records the whole chain of stages; absent for other formats and fresh backbones.
+   * The esm-kn provenance a checkpoint carries (an esm-kn folder, or an export of one to the Hugging
+   * Face or fair-esm form; its own backbone's nested in it), so a run from it records the whole chain
+   * of stages; absent for a checkpoint without one and for fresh backbones.
    */
   readonly lineage?: Record<string, unknown>;
 }
