@@ -2,7 +2,7 @@
  * `esm-kn experiment`: the whole knowledge-neuron study (kn/study.ts) on a fine-tuned classifier,
  * written as a report folder (cli/report/report.ts). The defaults are sized to finish in minutes
  * on a 2-core CPU with lavapipe for a small model (`npm start`, the quick preset on the 4 x 96 default at
- * 64 residues with its three nulls: 272 s on 2026-12-05); the flags scale every part up.
+ * 64 residues with its three nulls: 254 s on 2026-12-05); the flags scale every part up.
  */
 import { arch, cpus, platform } from 'node:os';
 import { existsSync } from 'node:fs';

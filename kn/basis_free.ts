@@ -20,7 +20,7 @@ import { moduleSize } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { keepCount, topIndices } from './select.js';
 import { rng } from '../engine/index.js';
-import { percentileInterval } from './stats.js';
+import { empiricalPValue, percentileInterval } from './stats.js';
 import { type KeyTest, holmKeyTests } from './density.js';
 import { basisFreeSeed } from './seeds.js';
 
@@ -58,7 +58,7 @@ export function zeroingContrasts(truth: Int32Array, zeroed: readonly ZeroedPredi
       return s / R;
     });
     const [lo, hi] = percentileInterval(diffs);
-    const p = diffs.length ? (1 + diffs.filter((x) => x <= 0).length) / (1 + diffs.length) : 1;
+    const p = empiricalPValue(0, diffs, 'less');
     return { other: z.module, difference: R ? d.reduce((a, v) => a + v, 0) / R : Number.NaN, ci_low: lo, ci_high: hi, p_value: p };
   });
   return holmKeyTests(rows, ['query']);
@@ -124,7 +124,6 @@ export function activationDensity(act: NeuronScores, topFraction: number, resamp
   });
   const diffs = boot.map((s) => s[0]! - s[1]!);
   const [lo, hi] = percentileInterval(diffs);
-  const tail = Math.min(diffs.filter((x) => x <= 0).length, diffs.filter((x) => x >= 0).length);
-  const p = diffs.length ? Math.min(1, (2 * (1 + tail)) / (1 + diffs.length)) : 1;
+  const p = Math.min(1, 2 * Math.min(empiricalPValue(0, diffs, 'less'), empiricalPValue(0, diffs, 'greater')));
   return { modules, top_fraction: topFraction, top_count: top, resamples, shares, difference: point[0]! - point[1]!, ci_low: lo, ci_high: hi, p_value: p, note: ACTIVATION_NOTE };
 }

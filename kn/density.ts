@@ -14,7 +14,7 @@ import { moduleSize, neuronAt } from './layout.js';
 import { type NeuronScores, bootstrapClasses, examplesByClass, overallScores } from './scores.js';
 import { densityResampleSeed } from './seeds.js';
 import { keepCount, topIndices } from './select.js';
-import { holm, percentileInterval } from './stats.js';
+import { empiricalPValue, holm, percentileInterval } from './stats.js';
 
 /** Share of one (module, layer) in the global top set, with its bootstrap interval. */
 export interface DensityCell {
@@ -225,7 +225,7 @@ export function neuronDensity(s: NeuronScores, topFraction: number, resamples: n
       if (mi === ki) return [];
       const diffs = boot.map((c, b) => value(ki, c, bootMass[b]!) - value(mi, c, bootMass[b]!));
       const [lo, hi] = percentileInterval(diffs);
-      const p = resamples ? (1 + diffs.filter((d) => d <= 0).length) / (1 + resamples) : 1;
+      const p = empiricalPValue(0, diffs, 'less');
       return [{ other, quantity, difference: value(ki, point, mass) - value(mi, point, mass), ci_low: lo, ci_high: hi, p_value: p }];
     });
     return holmKeyTests(raw, tiedToKey);

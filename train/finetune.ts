@@ -242,6 +242,5 @@ export async function resumeFinetune(out: string, control: RunControl = {}): Pro
   const backbone = backboneFromCheckpoint(last.ckpt);
   const head = headFromTensors(backbone.config.embedDim, stored.labels.length, stored.pooling, (n) => stored.params.get(n)?.data);
   for (const t of head.params.values()) t.requiresGrad = true;
-  // The run's own last/ is not its backbone: its stored provenance (with the real lineage) carries on.
-  return run(o, { backbone: { ...backbone, source: String(provenance.backbone ?? backbone.source), lineage: undefined }, head, data: finetuneData(o, data) }, provenance, resume, control);
+  return run(o, { backbone: { ...backbone, source: String(provenance.backbone ?? backbone.source) }, head, data: finetuneData(o, data) }, provenance, resume, control);
 }

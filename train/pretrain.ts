@@ -80,6 +80,5 @@ export async function resumePretrain(out: string, control: RunControl = {}): Pro
   const { options: o, data, provenance, resume } = await reopenRun(last, out, control);
   await initEngine();
   const backbone = backboneFromCheckpoint(last.ckpt);
-  // The run's own last/ is not its backbone: its stored provenance (with the real lineage) carries on.
-  return run(o, { ...backbone, source: String(provenance.backbone ?? backbone.source), lineage: undefined }, data, provenance, resume, control);
+  return run(o, { ...backbone, source: String(provenance.backbone ?? backbone.source) }, data, provenance, resume, control);
 }
